@@ -1,0 +1,63 @@
+"""The error hierarchy: every expected failure is a `RolecallError` with a human sentence."""
+
+from __future__ import annotations
+
+from rolecall.core.text import show
+
+
+class RolecallError(Exception):
+    """An expected failure, told as one human sentence plus an optional hint.
+
+    `exit_code` follows the CLI contract: 1 for AWS or runtime failures, 2 for bad input.
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        """One sentence saying what went wrong."""
+        self.hint = hint
+        """What the user can do about it, or None."""
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(RolecallError):
+    """Bad input on the command line (exit code 2)."""
+
+    exit_code = 2
+
+
+class TargetNotFound(UsageError):
+    """A target matches no role of the catalogue."""
+
+
+class AmbiguousTarget(UsageError):
+    """A target query matches more than one role."""
+
+    def __init__(self, query: str, candidates: list[str]) -> None:
+        super().__init__(
+            f"{show(query)} matches {len(candidates)} roles.",
+            hint="add a word to the query, or name the role as ACCOUNT/ROLE",
+        )
+        self.candidates = candidates
+        """Every matching target, in catalogue order."""
+
+
+class TemplateError(UsageError):
+    """A session-name or source-identity template cannot be rendered into a valid value."""
+
+
+class FreeVariableMissing(TemplateError):
+    """A template uses free variables that were not given a value."""
+
+    def __init__(self, names: list[str]) -> None:
+        flags = " ".join(f"--var {n}=..." for n in names)
+        super().__init__(
+            f"the session-name template needs a value for {', '.join(names)}.",
+            hint=f"pass {flags}",
+        )
+        self.names = names
+        """The missing variable names, in template order."""

@@ -1,0 +1,106 @@
+"""Private files: 0700 directories and 0600 files from the first byte, replaced atomically.
+
+Cache and state files hold credentials or personal data. They are created with their final
+mode (never open-then-chmod), written to a temporary file in the same directory and renamed
+over the old one, and read back only when they are regular files owned by us with no group or
+other bits: anything else is treated as absent, never trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from rolecall.core.errors import RolecallError
+
+
+class UnsafeDirectory(RolecallError):
+    """A private directory is a symlink, not a directory, or owned by someone else."""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (mode 0700) if needed and check that it is ours and private.
+
+    A directory of ours with group or other bits is tightened to 0700; a symlink, a
+    non-directory or a directory owned by another user is refused.
+    """
+    missing = []
+    ancestor = path
+    while not os.path.lexists(ancestor):
+        missing.append(ancestor)
+        ancestor = ancestor.parent
+    for directory in reversed(missing):  # every directory we create is private
+        with contextlib.suppress(FileExistsError):  # another process won the race
+            directory.mkdir(mode=0o700)
+    info = path.lstat()
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise UnsafeDirectory(
+            f"{path} is not a plain directory.",
+            hint="remove it (or point ROLECALL_HOME elsewhere) and run rolecall again",
+        )
+    if info.st_uid != os.getuid():
+        raise UnsafeDirectory(
+            f"{path} belongs to another user.",
+            hint="point ROLECALL_HOME at a directory of your own",
+        )
+    if info.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically; the file is 0600 from creation."""
+    ensure_private_dir(path.parent)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # umask can only remove bits; this makes the intent explicit
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def append_private(path: Path, line: bytes) -> None:
+    """Append one line to `path`, creating it 0600; used for the journal."""
+    ensure_private_dir(path.parent)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.getuid():
+            raise UnsafeDirectory(f"{path} belongs to another user.")
+        if info.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_private(path: Path) -> bytes | None:
+    """Return the bytes of `path` if it is a regular 0600-or-tighter file of ours, else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

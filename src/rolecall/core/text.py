@@ -1,0 +1,41 @@
+"""Display-safe text: catalogue strings are untrusted, so control characters are made inert.
+
+Terminal escape sequences (CSI, OSC, DCS), C1 controls, bidi overrides and zero-width
+characters can all hide or rewrite what the user sees. Everything rolecall echoes back from a
+catalogue goes through `inert` first.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 (TAB and newline included), DEL, C1, the bidi embeddings/overrides/isolates, the
+# invisible marks, zero-width characters and the line/paragraph separators.
+UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+)
+"""Characters that must never reach a terminal from catalogue data."""
+
+
+def has_unsafe(text: str) -> bool:
+    """Whether `text` holds any character that `inert` would escape."""
+    return UNSAFE.search(text) is not None
+
+
+def inert(text: str) -> str:
+    """`text` with every unsafe character written as a visible escape (`\\x1b`, `\\u202e`)."""
+    return UNSAFE.sub(_escape, text)
+
+
+def show(value: object, limit: int = 60) -> str:
+    """A short, quoted, inert rendering of a user value for error messages."""
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[:limit] + "…"
+        return '"' + inert(text) + '"'
+    text = repr(value)
+    return inert(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -1,0 +1,1 @@
+"""The Textual terminal UI. Only `rolecall.cli` imports it; `rolecall.core` never does."""
