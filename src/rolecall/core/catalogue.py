@@ -47,22 +47,22 @@ COLORS = ("blue", "turquoise", "green", "yellow", "orange", "red", "pink", "purp
 
 PARTITION_REGIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Order matters: us-gov- and us-iso- must be tried before the commercial "us-" rule.
-    ("aws-us-gov", re.compile(r"us-gov-[a-z]+-\d+")),
-    ("aws-iso", re.compile(r"us-iso-[a-z]+-\d+")),
-    ("aws-iso-b", re.compile(r"us-isob-[a-z]+-\d+")),
-    ("aws-iso-f", re.compile(r"us-isof-[a-z]+-\d+")),
-    ("aws-iso-e", re.compile(r"eu-isoe-[a-z]+-\d+")),
-    ("aws-eusc", re.compile(r"eusc-de-[a-z]+-\d+")),
-    ("aws-cn", re.compile(r"cn-[a-z]+-\d+")),
-    ("aws", re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+")),
+    ("aws-us-gov", re.compile(r"us-gov-[a-z]+-[0-9]+")),
+    ("aws-iso", re.compile(r"us-iso-[a-z]+-[0-9]+")),
+    ("aws-iso-b", re.compile(r"us-isob-[a-z]+-[0-9]+")),
+    ("aws-iso-f", re.compile(r"us-isof-[a-z]+-[0-9]+")),
+    ("aws-iso-e", re.compile(r"eu-isoe-[a-z]+-[0-9]+")),
+    ("aws-eusc", re.compile(r"eusc-de-[a-z]+-[0-9]+")),
+    ("aws-cn", re.compile(r"cn-[a-z]+-[0-9]+")),
+    ("aws", re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+")),
 )
 """Region patterns per partition, after botocore's partitions.json (no botocore import)."""
 
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_ACCOUNT_ID = re.compile(r"\d{12}")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _ROLE_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
 _ROLE_PATH = re.compile(r"/(?:[\x21-\x7e]+/)?")
-_MFA_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(?:mfa|u2f)/[A-Za-z0-9_+=,.@/-]{1,256}")
+_MFA_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:(?:mfa|u2f)/[A-Za-z0-9_+=,.@/-]{1,256}")
 _MFA_SERIAL = re.compile(r"[A-Za-z0-9_+=/:,.@-]{9,256}")
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_+=,.@:/-]{2,1224}")
 _TAG = re.compile(r"[^\s,]{1,64}")
@@ -70,7 +70,7 @@ _SESSION_TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/=+@-]{1,128}")
 _SESSION_TAG_VALUE = re.compile(r"[A-Za-z0-9 _.:/=+@-]{0,256}")
 _TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CONSOLE_SHORTCUT = re.compile(r"[a-z][a-z0-9-]{0,63}")
-_DURATION = re.compile(r"(?:(\d{1,5})h)?(?:(\d{1,5})m)?(?:(\d{1,5})s)?")
+_DURATION = re.compile(r"(?:([0-9]{1,5})h)?(?:([0-9]{1,5})m)?(?:([0-9]{1,5})s)?")
 _PROFILE = re.compile(r"[^\s\[\]]{1,128}")
 
 # Keys every level may set, inherited defaults → account → role.
