@@ -11,13 +11,20 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rolecall import __version__
 from rolecall.core.catalogue import Catalogue, Role, format_duration
-from rolecall.core.errors import AmbiguousTarget, RolecallError
+from rolecall.core.errors import AmbiguousTarget, RolecallError, UsageError
 from rolecall.core.locations import Locations, catalogue_path
+from rolecall.core.shell_env import FORMATS
 from rolecall.core.text import inert
+
+if TYPE_CHECKING:
+    from rolecall.core.credentials import Session
+    from rolecall.core.journal import Journal
+    from rolecall.core.session_cache import SessionCache
+    from rolecall.core.sts import AssumeOptions
 
 Handler = Callable[["Context", TextIO], int]
 
@@ -40,6 +47,103 @@ class Context:
     def role(self, spec: str) -> Role:
         """Resolve a target (ACCOUNT/ROLE, ACCOUNT_ID/ROLE, role ARN or a query)."""
         return self.catalogue().resolve(spec)
+
+    def session_cache(self) -> SessionCache:
+        """The session cache, with the reuse margin from ROLECALL_CACHE_MARGIN if set."""
+        from rolecall.core.catalogue import parse_duration
+        from rolecall.core.session_cache import DEFAULT_MARGIN, SessionCache
+
+        margin = DEFAULT_MARGIN
+        if "ROLECALL_CACHE_MARGIN" in self.env:
+            parsed = parse_duration(self.env["ROLECALL_CACHE_MARGIN"])
+            if parsed is None:
+                raise UsageError(
+                    f"ROLECALL_CACHE_MARGIN={inert(self.env['ROLECALL_CACHE_MARGIN'])!r} is not "
+                    "a duration.",
+                    hint='use seconds or e.g. "10m"',
+                )
+            margin = parsed
+        return SessionCache(self.locations.sessions_dir, margin=margin)
+
+    def journal(self) -> Journal:
+        """The local journal of assumptions and launches."""
+        from rolecall.core.journal import Journal
+
+        return Journal(self.locations.journal_file)
+
+    def assume_options(self) -> AssumeOptions:
+        """AssumeOptions from the shared assume flags."""
+        from rolecall.core.catalogue import parse_duration
+        from rolecall.core.sts import AssumeOptions, check_mfa_code
+
+        args = self.args
+        variables: dict[str, str] = {}
+        for item in args.var or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise UsageError(f"--var {inert(item)!r} is not NAME=VALUE.")
+            variables[name] = value
+        duration = None
+        if args.duration is not None:
+            duration = parse_duration(args.duration)
+            if duration is None:
+                raise UsageError(
+                    f"--duration {inert(args.duration)!r} is not a duration.",
+                    hint='write e.g. "15m", "1h", "1h30m" or seconds',
+                )
+        region = args.region
+        if region is not None:
+            from rolecall.core.catalogue import partition_of
+
+            if partition_of(region) is None:
+                raise UsageError(f"--region {inert(region)!r} is not an AWS region.")
+        return AssumeOptions(
+            session_name=args.session_name,
+            template=args.template,
+            variables=variables,
+            duration=duration,
+            mfa_code=check_mfa_code(args.mfa_code) if args.mfa_code else None,
+            region=region,
+            use_cache=not args.no_cache,
+        )
+
+    def session(self, used_by: str) -> tuple[Role, Session]:
+        """Resolve the target and return its session: from the cache, or from STS.
+
+        A cache hit imports no boto3. On a terminal, a missing MFA code is asked for.
+        """
+        from dataclasses import replace
+
+        from rolecall.core.private_files import ensure_private_dir
+        from rolecall.core.sts import Assumer, MfaLedger, check_mfa_code
+        from rolecall.core.sts_errors import MfaRequired
+
+        catalogue = self.catalogue()
+        role = catalogue.resolve(self.args.target)
+        options = self.assume_options()
+        ledger = MfaLedger(self.locations.cache_dir / "mfa-ledger.json")
+        assumer = Assumer(catalogue, self.session_cache(), ledger, env=self.env)
+        plan = assumer.plan(role, options)
+        cached = assumer.cached(plan)
+        if cached is not None:
+            return role, cached
+        ensure_private_dir(self.locations.cache_dir)
+        while True:
+            try:
+                session = assumer.assume(role, options)
+                break
+            except MfaRequired as needed:
+                if options.mfa_code is not None or not sys.stdin.isatty():
+                    raise
+                import getpass
+
+                code = getpass.getpass(
+                    f"MFA code for {needed.serial} ({needed.target}): ", stream=sys.stderr
+                )
+                options = replace(options, mfa_code=check_mfa_code(code))
+        if assumer.sts_calls:
+            self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
+        return role, session
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,6 +237,215 @@ def cmd_check(ctx: Context, out: TextIO) -> int:
     return 0
 
 
+def cmd_env(ctx: Context, out: TextIO) -> int:
+    """`rolecall env TARGET [--format sh|fish|powershell|json]`."""
+    from rolecall.core.shell_env import render_exports
+
+    _, session = ctx.session("env")
+    out.write(render_exports(session, ctx.args.format))
+    return 0
+
+
+def cmd_credential_process(ctx: Context, out: TextIO) -> int:
+    """`rolecall credential-process TARGET`: Version 1 JSON for ~/.aws/config."""
+    import json
+
+    from rolecall.core.credentials import rfc3339
+
+    _, session = ctx.session("credential-process")
+    creds = session.credentials
+    document = {
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key.reveal(),
+        "SessionToken": creds.session_token.reveal(),
+        "Expiration": rfc3339(creds.expiration),
+    }
+    out.write(json.dumps(document) + "\n")
+    return 0
+
+
+def cmd_exec(ctx: Context, out: TextIO) -> int:
+    """`rolecall exec TARGET -- CMD ...`: replace this process with CMD, carrying the identity."""
+    command = list(ctx.args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        raise UsageError("no command was given.", hint="rolecall exec TARGET -- CMD [ARGS...]")
+    _, session = ctx.session("exec")
+    ctx.journal().record("exec", session, program=os.path.basename(command[0]))
+    return _replace_process(command, ctx.env, session)
+
+
+def cmd_shell(ctx: Context, out: TextIO) -> int:
+    """`rolecall shell TARGET`: the user's $SHELL with the identity."""
+    from rolecall.core.shell_env import MARKER
+
+    if ctx.env.get(MARKER) and not ctx.args.nest:
+        raise UsageError(
+            f"this shell already carries {inert(ctx.env[MARKER])} from rolecall.",
+            hint="`exit` it first, or pass --nest to start a shell inside it anyway",
+        )
+    role = ctx.role(ctx.args.target)
+    if role.confirm and sys.stdin.isatty():
+        _confirm(role)
+    _, session = ctx.session("shell")
+    shell = ctx.env.get("SHELL") or "/bin/sh"
+    ctx.journal().record("shell", session, program=os.path.basename(shell))
+    print(
+        f"rolecall: {inert(session.assumed_role_arn)} until "
+        f"{session.expiration:%H:%M} UTC; `exit` to leave.",
+        file=sys.stderr,
+    )
+    return _replace_process([shell], ctx.env, session)
+
+
+def _confirm(role: Role) -> None:
+    answer = input(
+        f"{role.target} is guarded (prod or confirm = true). "
+        f"Type the account name '{role.account}' to continue: "
+    )
+    if answer.strip() != role.account:
+        raise RolecallError("not confirmed; nothing was assumed.")
+
+
+def _replace_process(command: list[str], env: dict[str, str], session: Session) -> int:
+    """exec the command: its exit status and signals are the user's, with no rolecall between."""
+    from rolecall.core.shell_env import child_environment
+
+    child_env = child_environment(env, session)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, child_env)  # noqa: S606 -- argv list, no shell
+    except FileNotFoundError:
+        raise _CommandFailed(f"command not found: {inert(command[0])}.", 127) from None
+    except PermissionError:
+        raise _CommandFailed(f"cannot run {inert(command[0])}: permission denied.", 126) from None
+    except OSError as e:
+        raise _CommandFailed(f"cannot run {inert(command[0])}: {e.strerror}.", 126) from None
+    return 0  # not reached: execvpe only returns by raising
+
+
+class _CommandFailed(RolecallError):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def cmd_sessions(ctx: Context, out: TextIO) -> int:
+    """`rolecall sessions [--json]`: cached sessions and their expiry (never secrets)."""
+    from datetime import UTC, datetime
+
+    from rolecall.core.credentials import mask_key_id, rfc3339
+
+    now = datetime.now(UTC)
+    entries = sorted(ctx.session_cache().entries(), key=lambda e: e[1].expiration)
+    if ctx.args.json:
+        import json
+
+        rows = [
+            {
+                "target": s.target,
+                "session_name": s.session_name,
+                "assumed_role_arn": s.assumed_role_arn,
+                "source_identity": s.source_identity,
+                "region": s.region,
+                "issued_at": rfc3339(s.issued_at),
+                "expiration": rfc3339(s.expiration),
+                "remaining_seconds": max(int(s.remaining(now)), 0),
+                "expired": s.remaining(now) <= 0,
+                "access_key_id": mask_key_id(s.credentials.access_key_id),
+            }
+            for _, s in entries
+        ]
+        out.write(json.dumps(rows, indent=2) + "\n")
+        return 0
+    if not entries:
+        print("no cached sessions.", file=sys.stderr)
+        return 0
+    table = [
+        (
+            s.target,
+            s.session_name,
+            f"{s.expiration:%Y-%m-%d %H:%M:%S}Z",
+            remaining_text(s.remaining(now)),
+            mask_key_id(s.credentials.access_key_id),
+        )
+        for _, s in entries
+    ]
+    out.write(_columns(("TARGET", "SESSION NAME", "EXPIRES", "LEFT", "KEY"), table))
+    return 0
+
+
+def remaining_text(seconds: float) -> str:
+    """`1h12m`, `42m`, `30s`, or `expired`."""
+    if seconds <= 0:
+        return "expired"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def cmd_forget(ctx: Context, out: TextIO) -> int:
+    """`rolecall forget TARGET | --all`: remove cached sessions."""
+    if bool(ctx.args.target) == bool(ctx.args.all):
+        raise UsageError("name a target or pass --all.", hint="rolecall forget TARGET | --all")
+    cache = ctx.session_cache()
+    wanted = None if ctx.args.all else ctx.role(ctx.args.target).target
+    forgotten = sum(
+        cache.forget(key) for key, s in list(cache.entries()) if wanted in (None, s.target)
+    )
+    print(f"forgot {forgotten} cached session{'s' if forgotten != 1 else ''}.", file=sys.stderr)
+    return 0
+
+
+def cmd_journal(ctx: Context, out: TextIO) -> int:
+    """`rolecall journal [--json] [--limit N]`: the local record of assumptions and launches."""
+    entries = list(ctx.journal().entries())
+    if ctx.args.limit > 0:
+        entries = entries[-ctx.args.limit :]
+    if ctx.args.json:
+        import json
+
+        out.write(json.dumps(entries, indent=2) + "\n")
+        return 0
+    rows = [
+        (
+            str(e.get("time", "")),
+            str(e.get("event", "")),
+            str(e.get("target", "")),
+            str(e.get("assumed_role_arn", "")),
+        )
+        for e in entries
+    ]
+    if rows:
+        out.write(_columns(("TIME", "EVENT", "TARGET", "ASSUMED ROLE ARN"), rows))
+    else:
+        print("the journal is empty.", file=sys.stderr)
+    return 0
+
+
+def cmd_prompt(ctx: Context, out: TextIO) -> int:
+    """`rolecall prompt`: `payments-prod/ReadOnly 42m` inside a rolecall shell, else nothing."""
+    from datetime import UTC, datetime
+
+    target = ctx.env.get("ROLECALL_TARGET")
+    if not target:
+        return 0
+    left = ""
+    try:
+        from rolecall.core.credentials import parse_rfc3339
+
+        expiry = parse_rfc3339(ctx.env.get("ROLECALL_EXPIRATION", ""))
+        left = " " + remaining_text((expiry - datetime.now(UTC)).total_seconds())
+    except ValueError:
+        pass
+    out.write(inert(target) + left + "\n")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser
 
@@ -168,7 +481,113 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", metavar="PATH", help="catalogue file (default: as for list)")
     _catalogue_option(p)
     p.set_defaults(handler=cmd_check)
+
+    p = _assume_command(
+        commands,
+        "env",
+        "print exports that switch the current shell to a role",
+        'Print the role\'s credentials as exports for eval, e.g. eval "$(rolecall env T)". '
+        "Stale AWS_PROFILE, AWS_SECURITY_TOKEN and friends are unset.",
+    )
+    p.add_argument("--format", choices=FORMATS, default="sh", help="output syntax (default: sh)")
+    p.set_defaults(handler=cmd_env)
+
+    p = _assume_command(
+        commands,
+        "exec",
+        "run one command with a role's identity",
+        "Run CMD with the role's identity in its environment (no shell involved). The exit "
+        "code and signals are CMD's own.",
+    )
+    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...", help="the command")
+    p.set_defaults(handler=cmd_exec)
+
+    p = _assume_command(
+        commands,
+        "shell",
+        "open $SHELL with a role's identity",
+        "Start your $SHELL with the role's identity. Starting one inside another rolecall "
+        "shell is refused unless --nest is given.",
+    )
+    p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
+    p.set_defaults(handler=cmd_shell)
+
+    p = _assume_command(
+        commands,
+        "credential-process",
+        "print credential_process JSON (for ~/.aws/config)",
+        "Print Version 1 credential_process JSON. In ~/.aws/config: "
+        "credential_process = rolecall credential-process payments-prod/ReadOnly",
+    )
+    p.set_defaults(handler=cmd_credential_process)
+
+    p = commands.add_parser(
+        "sessions",
+        help="list cached sessions and their expiry",
+        description="List cached sessions: target, session name, expiry, time left and the "
+        "masked access key id. Secrets are never shown.",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON rows")
+    _catalogue_option(p)
+    p.set_defaults(handler=cmd_sessions)
+
+    p = commands.add_parser(
+        "forget",
+        help="remove cached sessions",
+        description="Remove the cached sessions of TARGET, or all of them with --all.",
+    )
+    p.add_argument(
+        "target", nargs="?", metavar="TARGET", help="ACCOUNT/ROLE, id/ROLE, ARN or query"
+    )
+    p.add_argument("--all", action="store_true", help="remove every cached session")
+    _catalogue_option(p)
+    p.set_defaults(handler=cmd_forget)
+
+    p = commands.add_parser(
+        "journal",
+        help="show the local journal of assumptions and launches",
+        description="Show who assumed what, when and under which session name (no secrets).",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON entries")
+    p.add_argument("--limit", type=int, default=0, metavar="N", help="only the last N entries")
+    p.set_defaults(handler=cmd_journal)
+
+    p = commands.add_parser(
+        "prompt",
+        help="a short segment for a shell prompt",
+        description="Print `ACCOUNT/ROLE 42m` inside a rolecall shell, nothing elsewhere. "
+        "For example in bash: PS1='$(rolecall prompt) '$PS1",
+    )
+    p.set_defaults(handler=cmd_prompt)
     return parser
+
+
+def _assume_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    p = commands.add_parser(name, help=summary, description=description)
+    p.add_argument("target", metavar="TARGET", help="ACCOUNT/ROLE, ACCOUNT_ID/ROLE, ARN or query")
+    group = p.add_argument_group("assume options")
+    group.add_argument("--session-name", metavar="NAME", help="use exactly this session name")
+    group.add_argument(
+        "--template", metavar="NAME", help="a template from [session_names] (or a literal one)"
+    )
+    group.add_argument(
+        "--var", action="append", metavar="NAME=VALUE", help="value of a free template variable"
+    )
+    group.add_argument("--duration", metavar="D", help='session length, e.g. "15m", "1h", 3600')
+    group.add_argument(
+        "--mfa-code",
+        metavar="CODE",
+        help="6-digit MFA code (on a terminal you are asked instead, which keeps it out of ps)",
+    )
+    group.add_argument("--region", metavar="R", help="STS and session region")
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _catalogue_option(p)
+    return p
 
 
 def _catalogue_option(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,483 @@
+"""rolecall benchmarks: catalogue load (cold and warm) and `rolecall list QUERY` start-up.
+
+    make bench                      # = .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py --quick     # smoke run, small n, writes results/quick.md
+
+Method (after /work/shared/reference/performance-baseline.md): every figure comes from fresh
+processes; in-process figures use `perf_counter` inside each fresh process; whole-process
+figures come from a lean external timer (`ab_timer.py`: `posix_spawn` + `wait4`, wall time
+and the kernel's peak RSS), with the A/B pair alternated in the same run after warm-up.
+Reported: medians with [min-max], and ratios.
+
+For 1k, 10k and 50k roles (catalogues from `gen_catalogue.py`, deterministic):
+
+* cold load: `catalogue.load(path, cache_dir)` with an empty cache dir (TOML parse, validation,
+  cache write), one fresh process per run;
+* warm load: the same call with the parsed-catalogue cache present (checked to be a hit: the
+  cache file is never rewritten);
+* `rolecall list QUERY` (warm cache, stdout to /dev/null, `ROLECALL_HOME` in a temp dir)
+  against `python -c pass`, alternated.
+
+The table goes to stdout and to `bench/results/latest.md` (`quick.md` for `--quick`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import gen_catalogue
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+ROLECALL = ROOT / ".venv" / "bin" / "rolecall"
+RESULTS = BENCH / "results"
+
+SIZES = (1_000, 10_000, 50_000)
+QUERY = gen_catalogue.QUERY
+TARGET_ROLES = 50_000
+TARGET_RATIO = 4.0
+"""Warm `rolecall list QUERY` over 50,000 roles within 4x the bare interpreter start."""
+
+# Environment variables that would change what is measured; they are removed for children.
+_NOISY_ENV = (
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONTRACEMALLOC",
+    "PYTHONDEVMODE",
+    "PYTHONMALLOC",
+    "PYTHONMALLOCSTATS",
+    "PYTHONASYNCIODEBUG",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PYTHONBREAKPOINT",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How many runs of each kind."""
+
+    cold_n: dict[int, int]
+    warm_n: int
+    ab_n: int
+    ab_warmup: int
+    quick: bool
+
+
+FULL = Settings(
+    cold_n={1_000: 11, 10_000: 9, 50_000: 7}, warm_n=15, ab_n=31, ab_warmup=3, quick=False
+)
+QUICK = Settings(cold_n={}, warm_n=3, ab_n=5, ab_warmup=1, quick=True)
+QUICK_COLD_N = 2
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median with min and max."""
+
+    median: float
+    low: float
+    high: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Spread:
+        """Summarise `values` (at least one)."""
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    def ms(self) -> str:
+        """`12.3 [11.9-14.0]` (milliseconds)."""
+        return f"{_num(self.median)} [{_num(self.low)}–{_num(self.high)}]"
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Catalogue load figures for one size."""
+
+    roles: int
+    accounts: int
+    file_bytes: int
+    cache_bytes: int
+    check: str
+    lifted_cap: bool
+    cold: Spread
+    warm: Spread
+    import_ms: Spread
+    search_ms: Spread
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """Whole-process `rolecall list QUERY` against `python -c pass` for one size."""
+
+    roles: int
+    rows: int
+    listing: Spread
+    bare: Spread
+    pair_ratio: Spread
+    list_rss_kib: Spread
+    bare_rss_kib: Spread
+    timer_hwm_kib: int
+
+    @property
+    def ratio(self) -> float:
+        """Median list time over median bare-interpreter time."""
+        return self.listing.median / self.bare.median
+
+
+class BenchError(Exception):
+    """Something the benchmark relies on did not hold (a failed run, a cache miss...)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Running things
+
+
+def child_env(home: Path | None = None) -> dict[str, str]:
+    """The caller's environment without rolecall settings or timing-changing Python flags."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("ROLECALL_") and k not in _NOISY_ENV
+    }
+    if home is not None:
+        env["ROLECALL_HOME"] = str(home)
+    return env
+
+
+def probe(catalogue: Path, cache_dir: Path) -> dict[str, float]:
+    """Run `load_probe.py` in a fresh interpreter; return its JSON figures."""
+    done = subprocess.run(
+        [PYTHON, BENCH / "load_probe.py", catalogue, cache_dir, QUERY, "--lift-cap"],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"load_probe failed ({done.returncode}): {done.stderr.strip()}")
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
+def cache_file(cache_dir: Path) -> Path:
+    """The one parsed-catalogue cache file under `cache_dir` (it must exist)."""
+    files = sorted((cache_dir / "catalogues").glob("*.marshal"))
+    if len(files) != 1:
+        raise BenchError(f"expected one cache file under {cache_dir}, found {len(files)}")
+    return files[0]
+
+
+def fingerprint(path: Path) -> tuple[int, int, int]:
+    """What changes if the cache file is rewritten: inode, size and mtime."""
+    info = path.stat()
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def check_catalogue(catalogue: Path) -> str:
+    """`rolecall check FILE`, summarised in a few words."""
+    done = subprocess.run(
+        [str(ROLECALL), "check", str(catalogue)],
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        check=False,
+    )
+    if done.returncode == 0:
+        return "OK"
+    first = (done.stdout.strip().splitlines() or ["?"])[0]
+    if "the limit is 1 MiB" in first:
+        return "refused: over the 1 MiB cap"
+    return f"FAILED: {first.split(': ', 1)[-1][:60]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The measurements
+
+
+def measure_load(roles: int, catalogue: Path, home: Path, work: Path, s: Settings) -> LoadResult:
+    """Cold and warm `catalogue.load`, interleaved, each in a fresh process."""
+    check = check_catalogue(catalogue)
+    seeded = probe(catalogue, home / "cache")  # seeds the cache for warm loads and for list
+    cached = cache_file(home / "cache")
+    before = fingerprint(cached)
+    cold_n = s.cold_n.get(roles, QUICK_COLD_N)
+    cold: list[float] = []
+    warm: list[float] = []
+    imports: list[float] = []
+    searches: list[float] = []
+    for i in range(max(cold_n, s.warm_n)):
+        if i < cold_n:
+            empty = Path(tempfile.mkdtemp(prefix="cold-", dir=work))
+            figures = probe(catalogue, empty)
+            cache_file(empty)  # the cold load wrote its cache
+            shutil.rmtree(empty)
+            cold.append(figures["load_ms"])
+        if i < s.warm_n:
+            figures = probe(catalogue, home / "cache")
+            if fingerprint(cached) != before:
+                raise BenchError(f"warm load at {roles:,} roles rewrote the cache (a miss)")
+            warm.append(figures["load_ms"])
+            imports.append(figures["import_ms"])
+            searches.append(figures["search_ms"])
+    return LoadResult(
+        roles=int(seeded["roles"]),
+        accounts=int(seeded["accounts"]),
+        file_bytes=int(seeded["file_bytes"]),
+        cache_bytes=cached.stat().st_size,
+        check=check,
+        lifted_cap=bool(seeded["lifted_cap"]),
+        cold=Spread.of(cold),
+        warm=Spread.of(warm),
+        import_ms=Spread.of(imports),
+        search_ms=Spread.of(searches),
+    )
+
+
+def measure_list(roles: int, home: Path, s: Settings) -> ListResult:
+    """`rolecall list QUERY` (warm cache) against `python -c pass`, A/B alternated."""
+    cached = cache_file(home / "cache")
+    before = fingerprint(cached)
+    command = [str(ROLECALL), "list", *QUERY.split()]
+    shown = subprocess.run(
+        command, capture_output=True, text=True, env=child_env(home), check=False
+    )
+    rows = len(shown.stdout.splitlines()) - 1
+    if shown.returncode != 0 or rows < 1:
+        raise BenchError(f"`rolecall list {QUERY}` failed: {shown.stderr.strip()}")
+    bare = [str(PYTHON), "-c", "pass"]
+    timer = [str(PYTHON), "-S", str(BENCH / "ab_timer.py"), str(s.ab_warmup), str(s.ab_n)]
+    timed = subprocess.run(
+        [*timer, "--", *command, "--", *bare],
+        capture_output=True,
+        text=True,
+        env=child_env(home),
+        check=False,
+    )
+    if timed.returncode != 0:
+        raise BenchError(f"ab_timer failed: {timed.stderr.strip()}")
+    if fingerprint(cached) != before:
+        raise BenchError(f"`rolecall list` at {roles:,} roles rewrote the cache (a miss)")
+    runs: dict[str, list[tuple[float, float]]] = {"A": [], "B": []}
+    hwm = 0
+    for line in timed.stdout.splitlines():
+        fields = line.split()
+        if fields[0] == "timer_hwm_kib":
+            hwm = int(fields[1])
+            continue
+        label, wall_ns, rss, status = fields
+        if status != "0":
+            raise BenchError(f"a timed {label} run exited with {status}")
+        runs[label].append((int(wall_ns) / 1e6, float(rss)))
+    a, b = runs["A"], runs["B"]
+    return ListResult(
+        roles=roles,
+        rows=rows,
+        listing=Spread.of([wall for wall, _ in a]),
+        bare=Spread.of([wall for wall, _ in b]),
+        pair_ratio=Spread.of([x[0] / y[0] for x, y in zip(a, b, strict=True)]),
+        list_rss_kib=Spread.of([rss for _, rss in a]),
+        bare_rss_kib=Spread.of([rss for _, rss in b]),
+        timer_hwm_kib=hwm,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def _num(ms: float) -> str:
+    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:,.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MiB"
+
+
+def _mib(kib: float) -> str:
+    return f"{kib / 1024:.1f} MiB"
+
+
+def machine() -> list[str]:
+    """Date, Python, machine and source-tree lines for the report header."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    version = subprocess.run(
+        [str(PYTHON), "-c", "import sys; print(sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    tree = f"{commit or 'unknown'}" + (" + uncommitted changes in src/" if dirty else "")
+    return [
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- python: {version} (`.venv/bin/python`)",
+        f"- machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}",
+        f"- source: {tree}",
+    ]
+
+
+def report(loads: list[LoadResult], lists: list[ListResult], s: Settings, elapsed: float) -> str:
+    """The whole markdown report."""
+    mode = "quick smoke run (small n; not for comparison)" if s.quick else "full run"
+    cold = ", ".join(f"{r.roles // 1000}k: {r.cold.n}" for r in loads)
+    lines = [
+        "# rolecall benchmarks",
+        "",
+        *machine(),
+        f"- mode: {mode}; took {elapsed:.0f} s",
+        f"- query: `rolecall list {QUERY}` (two words; matches only the roles of"
+        " `prod-payments-1`)",
+        "",
+        "## Catalogue load, in-process (`catalogue.load`, one fresh process per run)",
+        "",
+        f"Milliseconds, median [min–max]; cold n = {cold}; warm n = {s.warm_n}.",
+        "",
+        "| roles | accounts | TOML file | `rolecall check` | cold load (no cache) "
+        "| warm load (cache hit) | cold / warm | cache file "
+        "| `import rolecall.core.catalogue` | warm `search(QUERY)` |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in loads:
+        mark = " ¹" if r.lifted_cap else ""
+        lines.append(
+            f"| {r.roles:,}{mark} | {r.accounts:,} | {_size(r.file_bytes)} | {r.check} "
+            f"| {r.cold.ms()} | {r.warm.ms()} | {r.cold.median / r.warm.median:.0f}× "
+            f"| {_size(r.cache_bytes)} | {r.import_ms.ms()} | {r.search_ms.ms()} |"
+        )
+    lines += [
+        "",
+        "## `rolecall list QUERY`, whole process, warm cache",
+        "",
+        f"Wall milliseconds, median [min–max]; A/B alternated in the same run, n = {s.ab_n} "
+        f"pairs after {s.ab_warmup} warm-up pairs; stdout to /dev/null.",
+        "",
+        "| roles | rows | `rolecall list QUERY` | `python -c pass` | ratio of medians "
+        "| paired ratio | peak RSS, list | peak RSS, `-c pass` ² | target |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    verdict = ""
+    for t in lists:
+        target = ""
+        if t.roles == TARGET_ROLES:
+            met = t.ratio <= TARGET_RATIO
+            target = f"≤ {TARGET_RATIO:.0f}×: **{'MET' if met else 'NOT MET'}**"
+            verdict = (
+                f"**Target** (warm `rolecall list QUERY` over {TARGET_ROLES:,} roles within "
+                f"{TARGET_RATIO:.0f}× the bare interpreter start, i.e. ≤ "
+                f"{TARGET_RATIO * t.bare.median:.0f} ms here): {t.ratio:.2f}× "
+                f"({_num(t.listing.median)} ms vs {_num(t.bare.median)} ms) → "
+                f"**{'MET' if met else 'NOT MET'}**."
+            )
+        mark = " ¹" if any(x.lifted_cap for x in loads if x.roles == t.roles) else ""
+        lines.append(
+            f"| {t.roles:,}{mark} | {t.rows} | {t.listing.ms()} | {t.bare.ms()} "
+            f"| {t.ratio:.2f}× | {t.pair_ratio.median:.2f}× "
+            f"[{t.pair_ratio.low:.2f}–{t.pair_ratio.high:.2f}] "
+            f"| {_mib(t.list_rss_kib.median)} | {_mib(t.bare_rss_kib.median)} | {target} |"
+        )
+    hwm = max((t.timer_hwm_kib for t in lists), default=0)
+    lines += ["", verdict] if verdict else []
+    lines += [
+        "",
+        "Notes:",
+        "",
+        "- Cold = no parsed-catalogue cache (TOML parse + validation + cache write); the TOML "
+        "file itself is in the page cache.",
+        "- Warm runs and every timed `rolecall list` were checked to be cache hits (the cache "
+        "file is never rewritten).",
+        "- `import rolecall.core.catalogue` is timed after `json` and `pathlib` are loaded.",
+    ]
+    if any(r.lifted_cap for r in loads):
+        lines.append(
+            "- ¹ The catalogue is larger than the loader's 1 MiB cap (`MAX_FILE_BYTES`), so "
+            "`rolecall check` and a cold `rolecall list` refuse it (exit 2). The bench lifts "
+            "the cap inside its own load process only, to time the parse and to seed the "
+            "cache; a cache hit does not look at the cap, so the timed `rolecall list` runs "
+            "are the unmodified CLI."
+        )
+    lines.append(
+        f"- ² Peak RSS is the kernel's `ru_maxrss`, which starts from the spawning timer's own "
+        f"peak ({_mib(hwm)} here), so figures at about that value mean “at most this”."
+    )
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every benchmark; print and save the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="smoke run with small n")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(n) for n in SIZES),
+        help="comma-separated role counts (default: %(default)s)",
+    )
+    parser.add_argument("--out", type=Path, help="report file (default: bench/results/...)")
+    args = parser.parse_args(argv)
+    s = QUICK if args.quick else FULL
+    sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
+    out: Path = args.out or RESULTS / ("quick.md" if s.quick else "latest.md")
+    for tool in (PYTHON, ROLECALL):
+        if not tool.exists():
+            print(f"bench: {tool} is missing; run `make install` first.", file=sys.stderr)
+            return 2
+    started = time.perf_counter()
+    loads: list[LoadResult] = []
+    lists: list[ListResult] = []
+    with tempfile.TemporaryDirectory(prefix="rolecall-bench-") as tmp:
+        work = Path(tmp)
+        for roles in sizes:
+            home = work / f"home-{roles}"
+            catalogue = gen_catalogue.write_catalogue(home / "config" / "accounts.toml", roles)
+            print(f"bench: {roles:,} roles: catalogue load...", file=sys.stderr, flush=True)
+            loads.append(measure_load(roles, catalogue, home, work, s))
+            print(f"bench: {roles:,} roles: rolecall list A/B...", file=sys.stderr, flush=True)
+            lists.append(measure_list(roles, home, s))
+    text = report(loads, lists, s, time.perf_counter() - started)
+    print(text)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"bench: wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        sys.exit(1)

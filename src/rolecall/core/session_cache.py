@@ -1,0 +1,224 @@
+"""The session cache: one private file per key, replaced atomically, refreshed under a lock.
+
+A cache hit must stay cheap (no boto3 import): `rolecall env` and `credential-process` read
+one JSON file. A miss takes a per-key `flock`, reads the file again (another process may have
+just written it), and only then calls STS, so concurrent processes make one STS call. Files
+that are corrupt, truncated, foreign-owned or readable by others are ignored and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rolecall.core.credentials import Credentials, Secret, Session, parse_rfc3339, rfc3339
+from rolecall.core.errors import RolecallError
+from rolecall.core.private_files import ensure_private_dir, read_private, write_private
+
+DEFAULT_MARGIN = 15 * 60
+"""Reuse a cached session only while it has more than this left. botocore refreshes
+credentials 15 minutes before expiry, so handing out less would make every botocore call
+re-run `credential_process`."""
+
+LOCK_TIMEOUT = 10.0
+"""How long to wait for another process that is refreshing the same key."""
+
+_FORMAT = 1
+
+
+class CacheLocked(RolecallError):
+    """Another process held a cache lock for longer than `LOCK_TIMEOUT`."""
+
+
+def cache_key(material: dict[str, Any]) -> str:
+    """A file-safe key for everything that makes two sessions different."""
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def effective_margin(margin: int, duration: int) -> int:
+    """The reuse margin for a session of `duration` seconds.
+
+    A 15-minute session would never be reused under a 15-minute margin, so short sessions
+    are reused for their first half instead.
+    """
+    return min(margin, duration // 2)
+
+
+@dataclass(frozen=True, slots=True)
+class CachedSession:
+    """A session read from the cache, with the duration it was asked for."""
+
+    session: Session
+    duration: int
+
+
+class SessionCache:
+    """Sessions on disk under `directory` (0700), one `<key>.json` (0600) each."""
+
+    def __init__(
+        self,
+        directory: Path,
+        margin: int = DEFAULT_MARGIN,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.directory = directory
+        """Where the session files live."""
+        self.margin = margin
+        """Seconds that must remain for a session to be reused."""
+        self.clock = clock
+        """The source of "now" (injected by tests)."""
+
+    def _path(self, key: str) -> Path:
+        return self.directory / f"{key}.json"
+
+    def get(self, key: str) -> Session | None:
+        """The cached session for `key` if it is sound and has more than the margin left."""
+        cached = self._read(self._path(key))
+        if cached is None:
+            return None
+        margin = effective_margin(self.margin, cached.duration)
+        if cached.session.remaining(self.clock()) <= margin:
+            return None
+        return cached.session
+
+    def get_or_create(self, key: str, duration: int, create: Callable[[], Session]) -> Session:
+        """Return the cached session for `key`, or create one under the key's lock."""
+        session = self.get(key)
+        if session is not None:
+            return session
+        with self.lock(key):
+            session = self.get(key)  # someone may have refreshed it while we waited
+            if session is not None:
+                return session
+            session = create()
+            self.put(key, session, duration)
+            return session
+
+    def put(self, key: str, session: Session, duration: int) -> None:
+        """Store `session` under `key` (atomic replace, 0600 from creation)."""
+        write_private(self._path(key), _encode(session, duration))
+
+    def forget(self, key: str) -> bool:
+        """Remove the entry for `key`; True if there was one."""
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def entries(self) -> Iterator[tuple[str, Session]]:
+        """Every sound entry (expired ones included), as `(key, session)`."""
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob("*.json")):
+            cached = self._read(path)
+            if cached is not None:
+                yield path.stem, cached.session
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the per-key lock (a `flock`, released by the kernel if we die)."""
+        ensure_private_dir(self.directory)
+        path = self.directory / f"{key}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            deadline = time.monotonic() + LOCK_TIMEOUT
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() > deadline:
+                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                        raise CacheLocked(
+                            f"another rolecall process (pid {holder or '?'}) has been "
+                            f"refreshing this session for over {LOCK_TIMEOUT:.0f} s.",
+                            hint="wait for it, or stop it; the lock goes when it exits",
+                        ) from None
+                    time.sleep(0.02)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the flock
+
+    def _read(self, path: Path) -> CachedSession | None:
+        data = read_private(path)
+        if data is None:
+            return None
+        try:
+            return _decode(json.loads(data))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None  # corrupt or foreign: a miss, and the next write replaces it
+
+
+def _encode(session: Session, duration: int) -> bytes:
+    creds = session.credentials
+    document = {
+        "format": _FORMAT,
+        "target": session.target,
+        "role_arn": session.role_arn,
+        "session_name": session.session_name,
+        "source_identity": session.source_identity,
+        "assumed_role_arn": session.assumed_role_arn,
+        "region": session.region,
+        "issued_at": rfc3339(session.issued_at),
+        "duration": duration,
+        "credentials": {
+            "AccessKeyId": creds.access_key_id,
+            "SecretAccessKey": creds.secret_access_key.reveal(),
+            "SessionToken": creds.session_token.reveal(),
+            "Expiration": rfc3339(creds.expiration),
+        },
+    }
+    return json.dumps(document, indent=1).encode()
+
+
+def _string(document: dict[str, Any], key: str) -> str:
+    value = document[key]
+    if not isinstance(value, str) or not value:
+        raise TypeError(key)
+    return value
+
+
+def _decode(document: Any) -> CachedSession:
+    if not isinstance(document, dict) or document.get("format") != _FORMAT:
+        raise TypeError("format")
+    creds = document["credentials"]
+    if not isinstance(creds, dict):
+        raise TypeError("credentials")
+    source_identity = document.get("source_identity")
+    if source_identity is not None and not isinstance(source_identity, str):
+        raise TypeError("source_identity")
+    duration = document["duration"]
+    if type(duration) is not int:
+        raise TypeError("duration")
+    session = Session(
+        target=_string(document, "target"),
+        role_arn=_string(document, "role_arn"),
+        session_name=_string(document, "session_name"),
+        source_identity=source_identity,
+        assumed_role_arn=_string(document, "assumed_role_arn"),
+        region=_string(document, "region"),
+        issued_at=parse_rfc3339(_string(document, "issued_at")),
+        credentials=Credentials(
+            access_key_id=_string(creds, "AccessKeyId"),
+            secret_access_key=Secret(_string(creds, "SecretAccessKey")),
+            session_token=Secret(_string(creds, "SessionToken")),
+            expiration=parse_rfc3339(_string(creds, "Expiration")),
+        ),
+    )
+    return CachedSession(session, duration)
