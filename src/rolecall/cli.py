@@ -267,9 +267,7 @@ def cmd_credential_process(ctx: Context, out: TextIO) -> int:
 
 def cmd_exec(ctx: Context, out: TextIO) -> int:
     """`rolecall exec TARGET -- CMD ...`: replace this process with CMD, carrying the identity."""
-    command = list(ctx.args.command)
-    if command and command[0] == "--":
-        command = command[1:]
+    command = list(ctx.args.argv)
     if not command:
         raise UsageError("no command was given.", hint="rolecall exec TARGET -- CMD [ARGS...]")
     _, session = ctx.session("exec")
@@ -459,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rolecall {__version__}")
     _catalogue_option(parser)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
 
     p = commands.add_parser(
         "list",
@@ -499,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Run CMD with the role's identity in its environment (no shell involved). The exit "
         "code and signals are CMD's own.",
     )
-    p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...", help="the command")
+    p.add_argument("argv", nargs="*", metavar="-- CMD ...", help="the command and its arguments")
     p.set_defaults(handler=cmd_exec)
 
     p = _assume_command(
@@ -602,8 +600,18 @@ def _catalogue_option(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run rolecall; return the process exit code."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` belongs to the command of `exec`, options included.
+    rest: list[str] | None = None
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, rest = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
-    if args.command is None:
+    if rest is not None:
+        if args.subcommand != "exec":
+            parser.error("`--` is only for `rolecall exec TARGET -- CMD ...`")
+        args.argv = [*args.argv, *rest]
+    if args.subcommand is None:
         parser.print_help(sys.stderr)
         return 2
     ctx = Context(args, dict(os.environ))
