@@ -351,10 +351,12 @@ def machine() -> list[str]:
         check=False,
     ).stdout.strip()
     tree = f"{commit or 'unknown'}" + (" + uncommitted changes in src/" if dirty else "")
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- python: {version} (`.venv/bin/python`)",
-        f"- machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}",
+        f"- machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}; "
+        f"load average at the end {load} (other work on the host skews absolute times)",
         f"- source: {tree}",
     ]
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.aws import FakeSts, RecordingProxy, moto_reset, write_aws_config
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "accounts.example.toml"
@@ -65,3 +69,73 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+# ---------------------------------------------------------------------------------------------
+# AWS on loopback
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def sts(moto_url: str) -> Iterator[RecordingProxy]:
+    """moto's STS behind a proxy that records what reached the wire."""
+    moto_reset(moto_url)
+    proxy = RecordingProxy(moto_url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def fake_sts() -> Iterator[FakeSts]:
+    """A programmable STS endpoint (set `.mode` for faults)."""
+    fake = FakeSts()
+    yield fake
+    fake.close()
+
+
+class World:
+    """A catalogue, an AWS config and an STS endpoint, ready for real rolecall processes."""
+
+    def __init__(self, tmp: Path, sts_url: str, catalogue: Path = EXAMPLE) -> None:
+        self.tmp = tmp
+        self.env = isolated_env(tmp)
+        write_aws_config(Path(self.env["AWS_CONFIG_FILE"]))
+        self.env["AWS_ENDPOINT_URL_STS"] = sts_url
+        self.env["ROLECALL_CATALOGUE"] = str(catalogue)
+        self.env["ROLECALL_STS_CONNECT_TIMEOUT"] = "2"
+        self.env["ROLECALL_STS_READ_TIMEOUT"] = "2"
+        self.home = Path(self.env["ROLECALL_HOME"])
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "rolecall", *args],
+            capture_output=True,
+            text=True,
+            env={**self.env, **(env or {})},
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # no controlling terminal: never prompts
+            check=False,
+        )
+
+
+@pytest.fixture
+def world(tmp_path: Path, sts: RecordingProxy) -> World:
+    return World(tmp_path, sts.url)
+
+
+@pytest.fixture
+def fake_world(tmp_path: Path, fake_sts: FakeSts) -> World:
+    return World(tmp_path, fake_sts.url)

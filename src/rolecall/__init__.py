@@ -4,6 +4,21 @@ The package root stays import-light: ``rolecall --version`` and the cached fast 
 not pay for boto3 or Textual.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "session"]
+
+
+def session(target: str, **options: Any) -> Any:
+    """A boto3 Session acting as `target` whose credentials refresh themselves.
+
+    See `rolecall.core.library.session` for the options. Imported lazily: the package root
+    stays cheap for the command line.
+    """
+    from rolecall.core.library import session as make_session
+
+    return make_session(target, **options)

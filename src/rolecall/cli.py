@@ -107,6 +107,22 @@ class Context:
             use_cache=not args.no_cache,
         )
 
+    def _sts(self) -> dict[str, object]:
+        """Client settings, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
+        from rolecall.core.sts import CLIENT_SETTINGS
+
+        settings = dict(CLIENT_SETTINGS)
+        for variable, key in (
+            ("ROLECALL_STS_CONNECT_TIMEOUT", "connect_timeout"),
+            ("ROLECALL_STS_READ_TIMEOUT", "read_timeout"),
+        ):
+            if variable in self.env:
+                try:
+                    settings[key] = float(self.env[variable])
+                except ValueError:
+                    raise UsageError(f"{variable} must be a number of seconds.") from None
+        return settings
+
     def session(self, used_by: str) -> tuple[Role, Session]:
         """Resolve the target and return its session: from the cache, or from STS.
 
@@ -122,7 +138,9 @@ class Context:
         role = catalogue.resolve(self.args.target)
         options = self.assume_options()
         ledger = MfaLedger(self.locations.cache_dir / "mfa-ledger.json")
-        assumer = Assumer(catalogue, self.session_cache(), ledger, env=self.env)
+        assumer = Assumer(
+            catalogue, self.session_cache(), ledger, env=self.env, client_settings=self._sts()
+        )
         plan = assumer.plan(role, options)
         cached = assumer.cached(plan)
         if cached is not None:
@@ -632,6 +650,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `rolecall list | head`: the reader went away; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as e:  # a bug: say so in one line; ROLECALL_DEBUG=1 shows the traceback
+        if os.environ.get("ROLECALL_DEBUG"):
+            raise
+        print(
+            f"rolecall: unexpected internal error ({type(e).__name__}); this is a bug.",
+            file=sys.stderr,
+        )
+        print("  hint: run again with ROLECALL_DEBUG=1 and report the traceback", file=sys.stderr)
+        return 1
 
 
 def _report(error: RolecallError) -> None:

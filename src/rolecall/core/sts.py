@@ -445,7 +445,7 @@ class Assumer:
                 access_key_id=str(creds["AccessKeyId"]),
                 secret_access_key=Secret(str(creds["SecretAccessKey"])),
                 session_token=Secret(str(creds["SessionToken"])),
-                expiration=utc(expiration),
+                expiration=utc(expiration).replace(microsecond=0),  # as the cache stores it
             )
             assumed_arn = str(response["AssumedRoleUser"]["Arn"])
         except (KeyError, TypeError, ValueError):
@@ -462,6 +462,6 @@ class Assumer:
             source_identity=source_identity,
             assumed_role_arn=assumed_arn,
             region=hop.region,
-            issued_at=utc(self.clock()),
+            issued_at=utc(self.clock()).replace(microsecond=0),
             credentials=credentials,
         )

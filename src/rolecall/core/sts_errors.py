@@ -177,7 +177,9 @@ def classify(
             f"cannot reach STS at {endpoint}.",
             hint="check your network, proxy and AWS_ENDPOINT_URL_STS",
         )
-    if isinstance(error, bx.ResponseParserError):
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(error, ResponseParserError):
         return StsUnavailable(
             f"STS at {endpoint} sent a response rolecall could not read.",
             hint="a proxy may be rewriting responses; try again",

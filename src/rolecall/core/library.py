@@ -1,0 +1,84 @@
+"""`rolecall.session(target)`: a boto3 Session for long-running code (EC2, Lambda, daemons).
+
+It uses the same catalogue, session-name templates and cache as the command line, and its
+credentials refresh themselves: botocore asks for new ones 15 minutes before expiry, which is
+exactly when the session cache stops handing out the old ones.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from rolecall.core.catalogue import load
+from rolecall.core.credentials import rfc3339
+from rolecall.core.locations import Locations, catalogue_path
+from rolecall.core.session_cache import SessionCache
+from rolecall.core.sts import AssumeOptions, Assumer, MfaLedger
+from rolecall.core.sts_errors import MfaRequired
+
+
+def session(
+    target: str,
+    *,
+    catalogue: str | Path | None = None,
+    session_name: str | None = None,
+    template: str | None = None,
+    variables: Mapping[str, str] | None = None,
+    duration: int | None = None,
+    region: str | None = None,
+    mfa: Callable[[str], str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Any:
+    """A `boto3.Session` acting as `target`, refreshing its credentials before they expire.
+
+    `mfa(serial)` is called for a code when a hop needs MFA and no cached session covers it;
+    without it such a role raises `MfaRequired`.
+    """
+    import boto3
+    import botocore.session
+    from botocore.credentials import RefreshableCredentials
+
+    environment = dict(os.environ if env is None else env)
+    locations = Locations.from_env(environment)
+    path = catalogue_path(str(catalogue) if catalogue else None, environment, locations)
+    loaded = load(path, cache_dir=locations.cache_dir)
+    role = loaded.resolve(target)
+    assumer = Assumer(
+        loaded,
+        SessionCache(locations.sessions_dir),
+        MfaLedger(locations.cache_dir / "mfa-ledger.json"),
+        env=environment,
+    )
+    options = AssumeOptions(
+        session_name=session_name,
+        template=template,
+        variables=dict(variables or {}),
+        duration=duration,
+        region=region,
+    )
+
+    def fetch() -> dict[str, str]:
+        try:
+            current = assumer.assume(role, options)
+        except MfaRequired as needed:
+            if mfa is None:
+                raise
+            current = assumer.assume(role, replace(options, mfa_code=mfa(needed.serial)))
+        creds = current.credentials
+        return {
+            "access_key": creds.access_key_id,
+            "secret_key": creds.secret_access_key.reveal(),
+            "token": creds.session_token.reveal(),
+            "expiry_time": rfc3339(creds.expiration),
+        }
+
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=fetch(), refresh_using=fetch, method="rolecall"
+    )
+    core = botocore.session.get_session()
+    core._credentials = credentials  # the documented way boto3 users plug in refreshers
+    return boto3.Session(botocore_session=core, region_name=region or role.region)
