@@ -17,7 +17,6 @@ from rolecall import __version__
 from rolecall.core.catalogue import Catalogue, Role, format_duration
 from rolecall.core.errors import AmbiguousTarget, RolecallError, UsageError
 from rolecall.core.locations import Locations, catalogue_path
-from rolecall.core.shell_env import FORMATS
 from rolecall.core.text import inert
 
 if TYPE_CHECKING:
@@ -25,6 +24,23 @@ if TYPE_CHECKING:
     from rolecall.core.journal import Journal
     from rolecall.core.session_cache import SessionCache
     from rolecall.core.sts import AssumeOptions
+
+COMMANDS = frozenset(
+    {
+        "list",
+        "check",
+        "env",
+        "exec",
+        "shell",
+        "credential-process",
+        "console",
+        "sessions",
+        "forget",
+        "journal",
+        "prompt",
+    }
+)
+"""Every command name (the parser for just one of them is built when it is named)."""
 
 Handler = Callable[["Context", TextIO], int]
 
@@ -128,8 +144,6 @@ class Context:
 
         A cache hit imports no boto3. On a terminal, a missing MFA code is asked for.
         """
-        from dataclasses import replace
-
         from rolecall.core.private_files import ensure_private_dir
         from rolecall.core.sts import Assumer, MfaLedger, check_mfa_code
         from rolecall.core.sts_errors import MfaRequired
@@ -158,7 +172,7 @@ class Context:
                 code = getpass.getpass(
                     f"MFA code for {needed.serial} ({needed.target}): ", stream=sys.stderr
                 )
-                options = replace(options, mfa_code=check_mfa_code(code))
+                options = options._replace(mfa_code=check_mfa_code(code))
         if assumer.sts_calls:
             self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
         return role, session
@@ -316,6 +330,72 @@ def cmd_shell(ctx: Context, out: TextIO) -> int:
     return _replace_process([shell], ctx.env, session)
 
 
+def cmd_console(ctx: Context, out: TextIO) -> int:
+    """`rolecall console TARGET [--open|--print|--copy]`: sign the browser in as the role."""
+    from rolecall.core import console_url as cu
+    from rolecall.core.settings import load_settings
+
+    settings = load_settings(ctx.locations.config_dir / "config.toml").console
+    role = ctx.role(ctx.args.target)
+    if role.confirm and sys.stdin.isatty() and ctx.args.mode == "open":
+        _confirm(role)
+    destination = cu.destination_url(
+        role.partition, ctx.args.region or role.region, ctx.args.destination or role.console
+    )
+    _, session = ctx.session("console")
+    endpoint = cu.federation_endpoint(role.partition, session.region, ctx.env)
+    # The link is made right before it is used: it is valid for 15 minutes.
+    token = cu.signin_token(
+        cu.TokenRequest(
+            endpoint=endpoint,
+            credentials=session.credentials,
+            # AWS refuses SessionDuration for role-chained credentials.
+            session_duration=None if role.via else session_length(ctx, role),
+        )
+    )
+    url = cu.login_url(endpoint, token, destination)
+    if ctx.args.logout_first or settings.logout_first:
+        url = cu.logout_first(url, role.partition)
+    ctx.journal().record("console", session, destination=destination, delivery=ctx.args.mode)
+    if ctx.args.mode == "print":
+        out.write(url + "\n")
+        return 0
+    if ctx.args.mode == "copy":
+        from rolecall.core import clipboard
+
+        clipboard.copy(url)
+        clipboard.schedule_clear(url)
+        print(
+            f"rolecall: sign-in link for {role.target} copied; it is cleared from the "
+            f"clipboard in {clipboard.CLEAR_AFTER} s and expires in 15 minutes.",
+            file=sys.stderr,
+        )
+        return 0
+    from rolecall.core.browser import OneShotRedirect, open_in_browser
+
+    redirect = OneShotRedirect(url)
+    handoff = redirect.url
+    container = ctx.args.container or settings.container
+    if container:
+        handoff = cu.container_url(handoff, role.target, role.color, container)
+    open_in_browser(handoff, settings.browser, ctx.env)
+    if not redirect.wait(timeout=60):
+        raise RolecallError(
+            "the browser did not open the sign-in link within 60 s.",
+            hint="use --print or --copy instead",
+        )
+    print(f"rolecall: opened the console as {inert(session.assumed_role_arn)}.", file=sys.stderr)
+    return 0
+
+
+def session_length(ctx: Context, role: Role) -> int:
+    """The console session length to ask for: the assumed duration (900..43200)."""
+    from rolecall.core.catalogue import parse_duration
+
+    asked = parse_duration(ctx.args.duration) if ctx.args.duration else None
+    return min(max(asked or role.duration, 900), 43200)
+
+
 def _confirm(role: Role) -> None:
     answer = input(
         f"{role.target} is guarded (prod or confirm = true). "
@@ -466,8 +546,8 @@ def cmd_prompt(ctx: Context, out: TextIO) -> int:
 # Parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argparse tree for every command."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argparse tree; with `only`, just that command (a command runs faster that way)."""
     parser = argparse.ArgumentParser(
         prog="rolecall",
         description="Pick an AWS role from your catalogue, assume it, and use it.",
@@ -477,104 +557,171 @@ def build_parser() -> argparse.ArgumentParser:
     _catalogue_option(parser)
     commands = parser.add_subparsers(dest="subcommand", metavar="COMMAND")
 
-    p = commands.add_parser(
-        "list",
-        help="list catalogue roles, filtered like the TUI",
-        description="List the catalogue's roles. Every word of QUERY must occur in the "
-        "account, role, account id, tags or description (case-insensitive).",
-    )
-    p.add_argument("query", nargs="*", metavar="QUERY", help="words that must all match")
-    p.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
-    _catalogue_option(p)
-    p.set_defaults(handler=cmd_list)
+    def wanted(name: str) -> bool:
+        return only is None or only == name
 
-    p = commands.add_parser(
-        "check",
-        help="validate a catalogue",
-        description="Validate a catalogue and print every problem, one per line with "
-        "file:line. Exit 0 when it is valid, 2 when it is not.",
-    )
-    p.add_argument("path", nargs="?", metavar="PATH", help="catalogue file (default: as for list)")
-    _catalogue_option(p)
-    p.set_defaults(handler=cmd_check)
+    if wanted("list"):
+        p = commands.add_parser(
+            "list",
+            help="list catalogue roles, filtered like the TUI",
+            description="List the catalogue's roles. Every word of QUERY must occur in the "
+            "account, role, account id, tags or description (case-insensitive).",
+        )
+        p.add_argument("query", nargs="*", metavar="QUERY", help="words that must all match")
+        p.add_argument("--json", action="store_true", help="print JSON rows instead of a table")
+        _catalogue_option(p)
+        p.set_defaults(handler=cmd_list)
 
-    p = _assume_command(
-        commands,
-        "env",
-        "print exports that switch the current shell to a role",
-        'Print the role\'s credentials as exports for eval, e.g. eval "$(rolecall env T)". '
-        "Stale AWS_PROFILE, AWS_SECURITY_TOKEN and friends are unset.",
-    )
-    p.add_argument("--format", choices=FORMATS, default="sh", help="output syntax (default: sh)")
-    p.set_defaults(handler=cmd_env)
+    if wanted("check"):
+        p = commands.add_parser(
+            "check",
+            help="validate a catalogue",
+            description="Validate a catalogue and print every problem, one per line with "
+            "file:line. Exit 0 when it is valid, 2 when it is not.",
+        )
+        p.add_argument(
+            "path", nargs="?", metavar="PATH", help="catalogue file (default: as for list)"
+        )
+        _catalogue_option(p)
+        p.set_defaults(handler=cmd_check)
 
-    p = _assume_command(
-        commands,
-        "exec",
-        "run one command with a role's identity",
-        "Run CMD with the role's identity in its environment (no shell involved). The exit "
-        "code and signals are CMD's own.",
-    )
-    p.add_argument("argv", nargs="*", metavar="-- CMD ...", help="the command and its arguments")
-    p.set_defaults(handler=cmd_exec)
+    if wanted("env"):
+        p = _assume_command(
+            commands,
+            "env",
+            "print exports that switch the current shell to a role",
+            'Print the role\'s credentials as exports for eval, e.g. eval "$(rolecall env T)". '
+            "Stale AWS_PROFILE, AWS_SECURITY_TOKEN and friends are unset.",
+        )
+        from rolecall.core.shell_env import FORMATS
 
-    p = _assume_command(
-        commands,
-        "shell",
-        "open $SHELL with a role's identity",
-        "Start your $SHELL with the role's identity. Starting one inside another rolecall "
-        "shell is refused unless --nest is given.",
-    )
-    p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
-    p.set_defaults(handler=cmd_shell)
+        p.add_argument(
+            "--format", choices=FORMATS, default="sh", help="output syntax (default: sh)"
+        )
+        p.set_defaults(handler=cmd_env)
 
-    p = _assume_command(
-        commands,
-        "credential-process",
-        "print credential_process JSON (for ~/.aws/config)",
-        "Print Version 1 credential_process JSON. In ~/.aws/config: "
-        "credential_process = rolecall credential-process payments-prod/ReadOnly",
-    )
-    p.set_defaults(handler=cmd_credential_process)
+    if wanted("exec"):
+        p = _assume_command(
+            commands,
+            "exec",
+            "run one command with a role's identity",
+            "Run CMD with the role's identity in its environment (no shell involved). The exit "
+            "code and signals are CMD's own.",
+        )
+        p.add_argument(
+            "argv", nargs="*", metavar="-- CMD ...", help="the command and its arguments"
+        )
+        p.set_defaults(handler=cmd_exec)
 
-    p = commands.add_parser(
-        "sessions",
-        help="list cached sessions and their expiry",
-        description="List cached sessions: target, session name, expiry, time left and the "
-        "masked access key id. Secrets are never shown.",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON rows")
-    _catalogue_option(p)
-    p.set_defaults(handler=cmd_sessions)
+    if wanted("shell"):
+        p = _assume_command(
+            commands,
+            "shell",
+            "open $SHELL with a role's identity",
+            "Start your $SHELL with the role's identity. Starting one inside another rolecall "
+            "shell is refused unless --nest is given.",
+        )
+        p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
+        p.set_defaults(handler=cmd_shell)
 
-    p = commands.add_parser(
-        "forget",
-        help="remove cached sessions",
-        description="Remove the cached sessions of TARGET, or all of them with --all.",
-    )
-    p.add_argument(
-        "target", nargs="?", metavar="TARGET", help="ACCOUNT/ROLE, id/ROLE, ARN or query"
-    )
-    p.add_argument("--all", action="store_true", help="remove every cached session")
-    _catalogue_option(p)
-    p.set_defaults(handler=cmd_forget)
+    if wanted("credential-process"):
+        p = _assume_command(
+            commands,
+            "credential-process",
+            "print credential_process JSON (for ~/.aws/config)",
+            "Print Version 1 credential_process JSON. In ~/.aws/config: "
+            "credential_process = rolecall credential-process payments-prod/ReadOnly",
+        )
+        p.set_defaults(handler=cmd_credential_process)
 
-    p = commands.add_parser(
-        "journal",
-        help="show the local journal of assumptions and launches",
-        description="Show who assumed what, when and under which session name (no secrets).",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON entries")
-    p.add_argument("--limit", type=int, default=0, metavar="N", help="only the last N entries")
-    p.set_defaults(handler=cmd_journal)
+    if wanted("console"):
+        from rolecall.core.console_url import CONTAINER_FORMS
 
-    p = commands.add_parser(
-        "prompt",
-        help="a short segment for a shell prompt",
-        description="Print `ACCOUNT/ROLE 42m` inside a rolecall shell, nothing elsewhere. "
-        "For example in bash: PS1='$(rolecall prompt) '$PS1",
-    )
-    p.set_defaults(handler=cmd_prompt)
+        p = _assume_command(
+            commands,
+            "console",
+            "open the AWS console as a role",
+            "Sign a browser in to the AWS console as the role. The sign-in link never appears "
+            "in a process's argv: the browser gets a one-shot loopback URL that redirects once.",
+        )
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--open",
+            dest="mode",
+            action="store_const",
+            const="open",
+            help="open a browser (default)",
+        )
+        mode.add_argument(
+            "--print", dest="mode", action="store_const", const="print", help="print the link"
+        )
+        mode.add_argument(
+            "--copy",
+            dest="mode",
+            action="store_const",
+            const="copy",
+            help="copy the link; the clipboard is cleared after 60 s",
+        )
+        p.set_defaults(mode="open")
+        p.add_argument(
+            "--destination",
+            metavar="D",
+            help="a service (s3, cloudwatch, ec2, iam, lambda, logs, ...) or a console URL",
+        )
+        p.add_argument(
+            "--logout-first",
+            action="store_true",
+            help="sign the browser out of any other account first",
+        )
+        p.add_argument(
+            "--container",
+            choices=CONTAINER_FORMS,
+            help="open in a Firefox container named after the target",
+        )
+        p.set_defaults(handler=cmd_console)
+
+    if wanted("sessions"):
+        p = commands.add_parser(
+            "sessions",
+            help="list cached sessions and their expiry",
+            description="List cached sessions: target, session name, expiry, time left and the "
+            "masked access key id. Secrets are never shown.",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON rows")
+        _catalogue_option(p)
+        p.set_defaults(handler=cmd_sessions)
+
+    if wanted("forget"):
+        p = commands.add_parser(
+            "forget",
+            help="remove cached sessions",
+            description="Remove the cached sessions of TARGET, or all of them with --all.",
+        )
+        p.add_argument(
+            "target", nargs="?", metavar="TARGET", help="ACCOUNT/ROLE, id/ROLE, ARN or query"
+        )
+        p.add_argument("--all", action="store_true", help="remove every cached session")
+        _catalogue_option(p)
+        p.set_defaults(handler=cmd_forget)
+
+    if wanted("journal"):
+        p = commands.add_parser(
+            "journal",
+            help="show the local journal of assumptions and launches",
+            description="Show who assumed what, when and under which session name (no secrets).",
+        )
+        p.add_argument("--json", action="store_true", help="print JSON entries")
+        p.add_argument("--limit", type=int, default=0, metavar="N", help="only the last N entries")
+        p.set_defaults(handler=cmd_journal)
+
+    if wanted("prompt"):
+        p = commands.add_parser(
+            "prompt",
+            help="a short segment for a shell prompt",
+            description="Print `ACCOUNT/ROLE 42m` inside a rolecall shell, nothing elsewhere. "
+            "For example in bash: PS1='$(rolecall prompt) '$PS1",
+        )
+        p.set_defaults(handler=cmd_prompt)
     return parser
 
 
@@ -617,8 +764,11 @@ def _catalogue_option(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run rolecall; return the process exit code."""
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Build only the named command's parser: building all of them costs milliseconds that
+    # `credential_process` pays on every botocore refresh.
+    first = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(first if first in COMMANDS else None)
     # Everything after `--` belongs to the command of `exec`, options included.
     rest: list[str] | None = None
     if "--" in argv:

@@ -449,7 +449,7 @@ class TestParsedCatalogueCache:
         assert cache_file.stat().st_mode & 0o777 == 0o600
         assert (cache / "catalogues").stat().st_mode & 0o777 == 0o700
         second = load(path, cache)
-        assert second._blobs is not None, "served from the cache"
+        assert second._index is not None, "served from the cache"
         assert second.roles == first.roles
         assert second.accounts == first.accounts
         assert second.session_names == first.session_names
@@ -473,7 +473,7 @@ class TestParsedCatalogueCache:
         (cache_file,) = (cache / "catalogues").iterdir()
         cache_file.write_bytes(damage)
         assert len(load(path, cache)) == 7
-        assert load(path, cache)._blobs is not None
+        assert load(path, cache)._index is not None
 
     def test_an_over_permissive_cache_file_is_not_trusted(self, tmp_path: Path) -> None:
         path = tmp_path / "accounts.toml"
@@ -482,7 +482,7 @@ class TestParsedCatalogueCache:
         load(path, cache)
         (cache_file,) = (cache / "catalogues").iterdir()
         cache_file.chmod(0o644)
-        assert load(path, cache)._blobs is None, "re-parsed, not read from a 0644 file"
+        assert load(path, cache)._index is None, "re-parsed, not read from a 0644 file"
 
     def test_an_invalid_catalogue_is_never_cached(self, tmp_path: Path) -> None:
         path = tmp_path / "accounts.toml"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 
 class Secret:
@@ -63,13 +63,12 @@ def parse_rfc3339(text: str) -> datetime:
     return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
+class Credentials(NamedTuple):
     """Temporary AWS credentials. Only `access_key_id` is shown, and only masked."""
 
     access_key_id: str
-    secret_access_key: Secret = field(repr=False)
-    session_token: Secret = field(repr=False)
+    secret_access_key: Secret
+    session_token: Secret
     expiration: datetime
     """Aware UTC expiry."""
 
@@ -80,8 +79,7 @@ class Credentials:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Session:
+class Session(NamedTuple):
     """One assumption: credentials plus who, as whom, and until when."""
 
     target: str

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +66,7 @@ def session(
         except MfaRequired as needed:
             if mfa is None:
                 raise
-            current = assumer.assume(role, replace(options, mfa_code=mfa(needed.serial)))
+            current = assumer.assume(role, options._replace(mfa_code=mfa(needed.serial)))
         creds = current.credentials
         return {
             "access_key": creds.access_key_id,

@@ -8,14 +8,13 @@ the platform's user directories are used (`~/.config/rolecall`, `~/.cache/roleca
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP = "rolecall"
 
 
-@dataclass(frozen=True, slots=True)
-class Locations:
+class Locations(NamedTuple):
     """The directories rolecall reads and writes."""
 
     config_dir: Path

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rolecall.core.credentials import Credentials, Secret, Session, parse_rfc3339, rfc3339
 from rolecall.core.errors import RolecallError
@@ -55,8 +53,7 @@ def effective_margin(margin: int, duration: int) -> int:
     return min(margin, duration // 2)
 
 
-@dataclass(frozen=True, slots=True)
-class CachedSession:
+class CachedSession(NamedTuple):
     """A session read from the cache, with the duration it was asked for."""
 
     session: Session
@@ -129,6 +126,8 @@ class SessionCache:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the per-key lock (a `flock`, released by the kernel if we die)."""
+        import fcntl
+
         ensure_private_dir(self.directory)
         path = self.directory / f"{key}.lock"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)

@@ -8,15 +8,11 @@ characters of `[A-Za-z0-9_+=,.@-]`; Python's `\\w` is Unicode and would be wrong
 
 from __future__ import annotations
 
-import getpass
 import os
 import re
-import secrets
-import socket
-import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from rolecall.core.errors import FreeVariableMissing, TemplateError
 from rolecall.core.text import show
@@ -39,8 +35,7 @@ MAX_LENGTH = 64
 """STS's upper bound for session names and source identities."""
 
 
-@dataclass(frozen=True, slots=True)
-class Template:
+class Template(NamedTuple):
     """A parsed template: literal text and `{placeholder}` names, in order."""
 
     text: str
@@ -118,38 +113,59 @@ def check_name(value: str, what: str = "session name") -> str:
     return value
 
 
-def _random_suffix() -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(6))
+def random_suffix() -> str:
+    """Six characters of `[a-z0-9]` from the system's CSPRNG, for `{rand}`."""
+    import secrets  # deferred: only rendering {rand} needs it
+
+    return "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
 
 
-def _local_user() -> str:
+def local_user() -> str:
+    """The local login name for `{user}`."""
+    import getpass  # deferred: the cached fast paths never render a name
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (containers)
         return os.environ.get("USER") or "unknown"
 
 
-@dataclass(frozen=True, slots=True)
+def short_host() -> str:
+    """The short host name for `{host}`."""
+    import socket
+
+    return socket.gethostname().split(".")[0]
+
+
 class NameContext:
     """Everything a template can draw on besides the role itself."""
 
-    user: str = field(default_factory=_local_user)
-    """Local login name for `{user}`."""
-    host: str = field(default_factory=lambda: socket.gethostname().split(".")[0])
-    """Short host name for `{host}`."""
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-    """The moment of rendering, for `{date}`, `{time}` and `{epoch}` (UTC)."""
-    variables: Mapping[str, str] = field(default_factory=dict)
-    """Values of free variables (`--var NAME=VALUE`, or asked for by the TUI)."""
-    caller: str | None = None
-    """Last segment of the source identity's ARN, for `{caller}`; None until known."""
-    rand: Callable[[], str] = _random_suffix
-    """Source of `{rand}`: six characters of `[a-z0-9]`."""
+    __slots__ = ("caller", "host", "now", "rand", "user", "variables")
+
+    def __init__(
+        self,
+        user: str | None = None,
+        host: str | None = None,
+        now: datetime | None = None,
+        variables: Mapping[str, str] | None = None,
+        caller: str | None = None,
+        rand: Callable[[], str] = random_suffix,
+    ) -> None:
+        self.user = local_user() if user is None else user
+        """Local login name for `{user}`."""
+        self.host = short_host() if host is None else host
+        """Short host name for `{host}`."""
+        self.now = datetime.now(UTC) if now is None else now
+        """The moment of rendering, for `{date}`, `{time}` and `{epoch}` (UTC)."""
+        self.variables: Mapping[str, str] = {} if variables is None else variables
+        """Values of free variables (`--var NAME=VALUE`, or asked for by the TUI)."""
+        self.caller = caller
+        """Last segment of the source identity's ARN, for `{caller}`; None until known."""
+        self.rand = rand
+        """Source of `{rand}`: six characters of `[a-z0-9]`."""
 
 
-@dataclass(frozen=True, slots=True)
-class RoleFacts:
+class RoleFacts(NamedTuple):
     """The role facts a template and the CloudTrail preview need."""
 
     account: str
@@ -158,8 +174,7 @@ class RoleFacts:
     partition: str = "aws"
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedName:
+class RenderedName(NamedTuple):
     """A rendered session name and the identity CloudTrail will show for it."""
 
     name: str

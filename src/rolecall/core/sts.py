@@ -15,10 +15,10 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from rolecall import __version__
 from rolecall.core.catalogue import (
@@ -59,15 +59,14 @@ _MFA_CODE = re.compile(r"[0-9]{6}")
 TOTP_STEP = 30
 
 
-@dataclass(frozen=True, slots=True)
-class AssumeOptions:
+class AssumeOptions(NamedTuple):
     """How to assume: everything the command line (or the TUI) can set."""
 
     session_name: str | None = None
     """An explicit session name; used as given (validated, not sanitised)."""
     template: str | None = None
     """A template name from `[session_names]` (or a literal template) to use instead."""
-    variables: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, str] = MappingProxyType({})
     """Values for free variables."""
     duration: int | None = None
     """Override of the target's duration, in seconds."""
@@ -79,8 +78,7 @@ class AssumeOptions:
     """False for --no-cache: neither read nor write the session cache."""
 
 
-@dataclass(frozen=True, slots=True)
-class Hop:
+class Hop(NamedTuple):
     """One AssumeRole call of a plan."""
 
     role: Role
@@ -97,8 +95,7 @@ class Hop:
     """Session-cache key for this hop's session."""
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """Every hop needed for a target, first hop first; the last is the target."""
 
     hops: tuple[Hop, ...]

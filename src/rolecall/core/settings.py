@@ -1,0 +1,75 @@
+"""User settings (`config.toml` beside the catalogue): preferences that are not catalogue data.
+
+```toml
+[console]
+browser = ["firefox", "--new-tab", "{url}"]   # argv template; {url} is one argument
+container = "granted"                         # or "open-url-in-container"; omit for none
+logout_first = true
+```
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rolecall.core.console_url import CONTAINER_FORMS
+from rolecall.core.errors import UsageError
+from rolecall.core.text import show
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """How console links are opened."""
+
+    browser: tuple[str, ...] = ()
+    """Browser argv template; empty means the system default (honours $BROWSER)."""
+    container: str | None = None
+    """Firefox container hand-off form, or None."""
+    logout_first: bool = False
+    """Always sign out of other accounts first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything in config.toml."""
+
+    console: ConsoleSettings = ConsoleSettings()
+
+
+def load_settings(path: Path) -> Settings:
+    """Read `path`; a missing file means defaults, a bad one a clear `UsageError`."""
+    import tomllib
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Settings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise UsageError(f"cannot read the settings {path}: {e}.") from None
+    unknown = set(document) - {"console"}
+    console = document.get("console", {})
+    if unknown or not isinstance(console, dict):
+        raise UsageError(
+            f"{path}: unknown section {show(sorted(unknown)[0]) if unknown else 'console'}.",
+            hint="config.toml has a [console] table",
+        )
+    extra = set(console) - {"browser", "container", "logout_first"}
+    if extra:
+        raise UsageError(
+            f"{path}: unknown key console.{sorted(extra)[0]}.",
+            hint="allowed: browser, container, logout_first",
+        )
+    browser = console.get("browser", [])
+    if not isinstance(browser, list) or not all(isinstance(p, str) and p for p in browser):
+        raise UsageError(
+            f"{path}: console.browser must be a list of strings.",
+            hint='e.g. browser = ["firefox", "--new-tab", "{url}"]',
+        )
+    container = console.get("container")
+    if container is not None and container not in CONTAINER_FORMS:
+        raise UsageError(f"{path}: console.container must be one of {', '.join(CONTAINER_FORMS)}.")
+    logout_first = console.get("logout_first", False)
+    if not isinstance(logout_first, bool):
+        raise UsageError(f"{path}: console.logout_first must be true or false.")
+    return Settings(ConsoleSettings(tuple(browser), container, logout_first))
