@@ -276,3 +276,62 @@ def journal_lines(path: Path) -> Iterator[dict[str, Any]]:
     if path.exists():
         for line in path.read_text().splitlines():
             yield json.loads(line)
+
+
+@dataclass
+class FakeFederation:
+    """A local AWS sign-in endpoint: getSigninToken (POST) and the login page (GET).
+
+    `reject_session_duration` answers 400 when SessionDuration is sent, as AWS does for
+    role-chained credentials; `mode` "fail" answers 400 always, "hang" never answers.
+    """
+
+    token: str = "CANARYSIGNIN-0123456789abcdef"
+    reject_session_duration: bool = False
+    mode: str = "ok"
+    requests: list[dict[str, str]] = field(default_factory=list)
+    query_strings: list[str] = field(default_factory=list)
+    logins: list[dict[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                fake.query_strings.append(urllib.parse.urlsplit(self.path).query)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fields = dict(urllib.parse.parse_qsl(body.decode()))
+                fake.requests.append(fields)
+                if fake.mode == "hang":
+                    time.sleep(30)
+                    return
+                if fake.mode == "fail" or (
+                    fake.reject_session_duration and "SessionDuration" in fields
+                ):
+                    self._answer(400, b"Invalid SessionDuration", "text/plain")
+                    return
+                self._answer(200, json.dumps({"SigninToken": fake.token}).encode())
+
+            def do_GET(self) -> None:
+                query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
+                fake.logins.append(query)
+                ok = query.get("SigninToken") == fake.token
+                page = b"<h1>Signed in (test)</h1>" if ok else b"bad token"
+                self._answer(200 if ok else 400, page, "text/html")
+
+        self._server = _serve(Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/federation"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
