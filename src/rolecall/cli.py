@@ -182,6 +182,22 @@ class Context:
 # Commands
 
 
+def cmd_tui(ctx: Context, out: TextIO) -> int:
+    """`rolecall` with no command: the terminal UI."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the rolecall TUI needs a terminal.",
+            hint="run a command instead, e.g. `rolecall list` (see rolecall --help)",
+        )
+    from rolecall.core.workspace import Workspace
+    from rolecall.ui.app import make_app
+
+    workspace = Workspace(ctx.catalogue(), ctx.locations, ctx.env, client_settings=ctx._sts())
+    app = make_app(workspace)
+    app.run()
+    return app.return_code or 0
+
+
 def cmd_list(ctx: Context, out: TextIO) -> int:
     """`rolecall list [QUERY] [--json]`."""
     roles = ctx.catalogue().search(" ".join(ctx.args.query))
@@ -780,8 +796,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("`--` is only for `rolecall exec TARGET -- CMD ...`")
         args.argv = [*args.argv, *rest]
     if args.subcommand is None:
-        parser.print_help(sys.stderr)
-        return 2
+        args.handler = cmd_tui
     ctx = Context(args, dict(os.environ))
     try:
         code: int = args.handler(ctx, sys.stdout)

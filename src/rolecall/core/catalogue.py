@@ -272,26 +272,44 @@ class Catalogue:
             pos = lines.find(word, starts[index + 1])  # next line: one hit per role
         return hits
 
-    def search(self, query: str) -> list[Role]:
-        """Roles for which every word of `query` occurs (case-insensitive), in file order."""
+    def indexes(self, query: str) -> list[int]:
+        """Positions of the roles for which every word of `query` occurs, in file order."""
         words = sorted(set(query.lower().split()), key=len, reverse=True)
         if not words:
-            return list(self)
+            return list(range(len(self._roles)))
         hits = self._lines_with(words[0])
         if len(words) > 1:
             lines, starts, rest = self._lines, self._starts, words[1:]
             hits = [i for i in hits if all(w in lines[starts[i] : starts[i + 1]] for w in rest)]
-        return [self._role(i) for i in hits]
+        return hits
 
-    def get(self, target: str) -> Role | None:
-        """The role named exactly `ACCOUNT/ROLE` (account name or id; role case-insensitive)."""
+    def search(self, query: str) -> list[Role]:
+        """Roles for which every word of `query` occurs (case-insensitive), in file order."""
+        return [self._role(i) for i in self.indexes(query)]
+
+    def role_at(self, index: int) -> Role:
+        """The role at position `index` (file order)."""
+        return self._role(index)
+
+    def line(self, index: int) -> str:
+        """The lower-cased search line of the role at `index` (it starts with its target)."""
+        return self._lines[self._starts[index] : self._starts[index + 1] - 1]
+
+    def index_of(self, target: str) -> int | None:
+        """Position of the role named exactly `ACCOUNT/ROLE` (account name or id)."""
         account, slash, name = target.partition("/")
         if not slash or not account or not name or " " in target:
             return None
-        for role in self.search(target):
+        for index in self.indexes(target):
+            role = self._role(index)
             if role.name.lower() == name.lower() and account in (role.account, role.account_id):
-                return role
+                return index
         return None
+
+    def get(self, target: str) -> Role | None:
+        """The role named exactly `ACCOUNT/ROLE` (account name or id; role case-insensitive)."""
+        index = self.index_of(target)
+        return None if index is None else self._role(index)
 
     def resolve(self, spec: str) -> Role:
         """Find one role from `ACCOUNT/ROLE`, `ACCOUNT_ID/ROLE`, a role ARN, or a query.

@@ -10,7 +10,8 @@ logout_first = true
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rolecall.core.console_url import CONTAINER_FORMS
@@ -35,6 +36,8 @@ class Settings:
     """Everything in config.toml."""
 
     console: ConsoleSettings = ConsoleSettings()
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    """TUI key remaps: binding id → keys, e.g. `"app.shell" = "ctrl+s"`."""
 
 
 def load_settings(path: Path) -> Settings:
@@ -47,12 +50,12 @@ def load_settings(path: Path) -> Settings:
         return Settings()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise UsageError(f"cannot read the settings {path}: {e}.") from None
-    unknown = set(document) - {"console"}
+    unknown = set(document) - {"console", "keymap"}
     console = document.get("console", {})
     if unknown or not isinstance(console, dict):
         raise UsageError(
             f"{path}: unknown section {show(sorted(unknown)[0]) if unknown else 'console'}.",
-            hint="config.toml has a [console] table",
+            hint="config.toml has [console] and [keymap] tables",
         )
     extra = set(console) - {"browser", "container", "logout_first"}
     if extra:
@@ -72,4 +75,12 @@ def load_settings(path: Path) -> Settings:
     logout_first = console.get("logout_first", False)
     if not isinstance(logout_first, bool):
         raise UsageError(f"{path}: console.logout_first must be true or false.")
-    return Settings(ConsoleSettings(tuple(browser), container, logout_first))
+    keymap = document.get("keymap", {})
+    if not isinstance(keymap, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in keymap.items()
+    ):
+        raise UsageError(
+            f"{path}: [keymap] maps binding ids to keys.",
+            hint='e.g. "app.shell" = "ctrl+s" (rolecall shows the ids under ?)',
+        )
+    return Settings(ConsoleSettings(tuple(browser), container, logout_first), keymap)

@@ -1,0 +1,227 @@
+"""The workspace: everything an interactive front end needs, as blocking calls and values.
+
+The TUI is given a `Workspace` and calls its blocking methods from thread workers; tests give
+it one pointed at moto's server and a recording launcher. Nothing here prompts: MFA codes,
+free variables and confirmations come in as arguments, and failures go out as exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from rolecall.core.catalogue import Catalogue, Role
+from rolecall.core.credentials import Session
+from rolecall.core.journal import Journal
+from rolecall.core.locations import Locations
+from rolecall.core.session_cache import SessionCache
+from rolecall.core.settings import Settings, load_settings
+from rolecall.core.state import State
+from rolecall.core.sts import CLIENT_SETTINGS, AssumeOptions, Assumer, MfaLedger
+
+Launcher = Callable[[Sequence[str], Mapping[str, str]], int]
+"""Runs a child process (argv, environment) to completion and returns its exit status."""
+
+
+def run_child(argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """The real launcher: the child owns the terminal until it exits."""
+    try:
+        return subprocess.run(list(argv), env=dict(env), check=False).returncode
+    except FileNotFoundError:
+        return 127
+
+
+class ActiveSession(NamedTuple):
+    """A session the front end shows, with what is needed to renew it."""
+
+    key: str
+    """Session-cache key."""
+    session: Session
+    options: AssumeOptions | None
+    """How it was assumed; None when it was found in the cache at start."""
+
+
+class Workspace:
+    """Catalogue, STS engine, cache, journal, state and settings for one user."""
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        locations: Locations,
+        env: Mapping[str, str],
+        *,
+        client_settings: Mapping[str, Any] | None = None,
+        launcher: Launcher = run_child,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.catalogue = catalogue
+        self.locations = locations
+        self.env = dict(env)
+        """The environment children inherit (before the identity is added)."""
+        self.clock = clock
+        self.cache = SessionCache(locations.sessions_dir, clock=clock)
+        self.journal = Journal(locations.journal_file, clock=clock)
+        self.state = State.load(locations.state_file)
+        self.settings: Settings = load_settings(locations.config_dir / "config.toml")
+        self.launcher = launcher
+        self.assumer = Assumer(
+            catalogue,
+            self.cache,
+            MfaLedger(locations.cache_dir / "mfa-ledger.json"),
+            env=self.env,
+            client_settings=client_settings or CLIENT_SETTINGS,
+            clock=clock,
+        )
+        self._callers: dict[str | None, str] = {}
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def assume(self, role: Role, options: AssumeOptions) -> ActiveSession:
+        """Assume `role` (blocking; run it in a thread). Raises RolecallError subclasses."""
+        plan = self.assumer.plan(role, options)
+        before = self.assumer.sts_calls
+        session = self.assumer.assume(role, options)
+        if self.assumer.sts_calls > before:
+            self.journal.record("assume", session, used_by="tui", hops=len(plan.hops))
+        self.state.used(role.target)
+        self.state.templates[role.target] = options.template or ""
+        self.save_state()
+        return ActiveSession(plan.target.key, session, options)
+
+    def cached_sessions(self) -> list[ActiveSession]:
+        """Sessions in the cache that have not expired (found at start)."""
+        now = self.clock()
+        return [
+            ActiveSession(key, session, None)
+            for key, session in self.cache.entries()
+            if session.remaining(now) > 0 and self.catalogue.get(session.target) is not None
+        ]
+
+    def forget(self, active: ActiveSession) -> None:
+        """Drop a session from the cache."""
+        self.cache.forget(active.key)
+
+    def caller_identity(self, role: Role) -> str:
+        """The ARN of whoever calls STS first for `role` (blocking; cached per source)."""
+        profile = self.catalogue.chain(role)[0].source_profile
+        if profile not in self._callers:
+            import boto3
+            from botocore.config import Config
+
+            from rolecall.core.sts_errors import classify
+
+            try:
+                client = boto3.Session(profile_name=profile).client(
+                    "sts", region_name=role.region, config=Config(**self.assumer.client_settings)
+                )
+                self._callers[profile] = str(client.get_caller_identity()["Arn"])
+            except Exception as error:
+                raise classify(
+                    error,
+                    role_arn=role.arn,
+                    target=role.target,
+                    region=role.region,
+                    endpoint=f"the STS endpoint for {role.region}",
+                    profile=profile,
+                    via=None,
+                    mfa_serial=None,
+                    duration=role.duration,
+                ) from None
+        return self._callers[profile]
+
+    # -- launches ---------------------------------------------------------------------------------
+
+    def shell(self, active: ActiveSession) -> int:
+        """Run the user's shell with the session's identity (blocking; the TUI suspends)."""
+        from rolecall.core.shell_env import child_environment
+
+        shell = self.env.get("SHELL") or "/bin/sh"
+        self.journal.record("shell", active.session, program=os.path.basename(shell))
+        return self.launcher([shell], child_environment(self.env, active.session))
+
+    def tmux_window(self, active: ActiveSession) -> int:
+        """Open `rolecall shell` for the session's target in a new tmux window.
+
+        The window's rolecall reads the session from the cache: no secret is put in tmux's
+        argv or environment.
+        """
+        import shlex
+        import sys
+
+        target = active.session.target
+        argv = [sys.executable, "-m", "rolecall", "shell", target, "--nest"]
+        options = active.options
+        if options is not None:
+            if options.template:
+                argv += ["--template", options.template]
+            for name, value in options.variables.items():
+                argv += ["--var", f"{name}={value}"]
+        exports = ["ROLECALL_HOME", "ROLECALL_CATALOGUE", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL_STS"]
+        tmux = ["tmux", "new-window", "-n", target]
+        for name in exports:
+            if name in self.env:
+                tmux += ["-e", f"{name}={self.env[name]}"]
+        return self.launcher([*tmux, shlex.join(argv)], self.env)
+
+    def console_link(self, role: Role, active: ActiveSession) -> str:
+        """A fresh console sign-in link for the session (blocking: calls getSigninToken)."""
+        from rolecall.core import console_url as cu
+
+        session = active.session
+        endpoint = cu.federation_endpoint(role.partition, session.region, self.env)
+        token = cu.signin_token(
+            cu.TokenRequest(
+                endpoint,
+                session.credentials,
+                None if role.via else min(max(role.duration, 900), 43200),
+            )
+        )
+        destination = cu.destination_url(role.partition, session.region, role.console)
+        url = cu.login_url(endpoint, token, destination)
+        if self.settings.console.logout_first:
+            url = cu.logout_first(url, role.partition)
+        self.journal.record("console", session, destination=destination, delivery="tui")
+        return url
+
+    def open_console(self, role: Role, link: str) -> bool:
+        """Hand `link` to the browser through a one-shot loopback URL (blocking, <= 60 s)."""
+        from rolecall.core import console_url as cu
+        from rolecall.core.browser import OneShotRedirect, open_in_browser
+
+        redirect = OneShotRedirect(link)
+        handoff = redirect.url
+        if self.settings.console.container:
+            handoff = cu.container_url(
+                handoff, role.target, role.color, self.settings.console.container
+            )
+        open_in_browser(handoff, self.settings.console.browser, self.env)
+        return redirect.wait(timeout=60)
+
+    def exports(self, active: ActiveSession) -> str:
+        """`export ...` lines for the session (for the clipboard, on request)."""
+        from rolecall.core.shell_env import render_exports
+
+        return render_exports(active.session, "sh")
+
+    def save_state(self) -> None:
+        """Persist favourites, usage and templates (best effort: never breaks the UI)."""
+        with contextlib.suppress(OSError):
+            self.state.save()
+
+
+def workspace_from_env(
+    catalogue_file: str | None, env: Mapping[str, str], **kwargs: Any
+) -> Workspace:
+    """Load the catalogue the usual way and build a workspace around it."""
+    from rolecall.core.catalogue import load
+    from rolecall.core.locations import catalogue_path
+
+    locations = Locations.from_env(env)
+    path: Path = catalogue_path(catalogue_file, env, locations)
+    catalogue = load(path, cache_dir=locations.cache_dir)
+    return Workspace(catalogue, locations, env, **kwargs)

@@ -1,0 +1,70 @@
+"""The command palette: every action, and assume / shell / console for any role."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from rolecall.core.text import inert
+
+if TYPE_CHECKING:
+    from rolecall.ui.app import RolecallApp
+
+ROLE_HITS = 20
+"""Roles offered per query: the catalogue search narrows 50,000 roles first."""
+
+ACTIONS = (
+    ("Toggle order (favourites / alphabetical)", "toggle_order"),
+    ("Presenter mode (mask account ids)", "presenter"),
+    ("Next session-name template", "next_template"),
+    ("Favourite the highlighted role", "favourite"),
+    ("Renew the current session", "renew"),
+    ("Forget the current session", "forget"),
+    ("Copy exports of the current session", "copy_exports"),
+    ("Open a tmux window with the current session", "tmux_window"),
+    ("Help: every key", "help"),
+)
+
+
+class RolecallCommands(Provider):
+    """Actions, plus "Assume X", "Shell for X" and "Console for X" for matching roles."""
+
+    @property
+    def rolecall(self) -> RolecallApp:
+        from rolecall.ui.app import RolecallApp
+
+        assert isinstance(self.app, RolecallApp)
+        return self.app
+
+    async def discover(self) -> Hits:
+        for title, action in ACTIONS:
+            yield DiscoveryHit(title, partial(self.app.run_action, action), help=action)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, action in ACTIONS:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action))
+        app = self.rolecall
+        words = [w for w in query.lower().split() if w not in ("assume", "shell", "console", "for")]
+        if not words:
+            return
+        for index in app.workspace.catalogue.indexes(" ".join(words))[:ROLE_HITS]:
+            role = app.workspace.catalogue.role_at(index)
+            target = inert(role.target)
+            for verb, then in (
+                ("Assume", None),
+                ("Shell for", "shell"),
+                ("Console for", "console"),
+            ):
+                title = f"{verb} {target}"
+                yield Hit(
+                    0.5 + 0.4 * matcher.match(title),
+                    title,
+                    partial(app.assume_flow, role, then),
+                    text=title,
+                    help=inert(role.description) or None,
+                )

@@ -1,0 +1,153 @@
+"""CatalogueList: a line-API list that stays instant at 50,000 roles.
+
+Only the visible lines are rendered, and changing the filter swaps a list of integers, so a
+keystroke costs the search itself plus one repaint (DataTable, ListView and an uncapped
+OptionList measure every row on every update).
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from rolecall.core.catalogue import Catalogue, Role
+from rolecall.core.text import inert
+from rolecall.ui.presenter import mask
+
+ACCOUNT_COLORS = {
+    "blue": "blue",
+    "turquoise": "cyan",
+    "green": "green",
+    "yellow": "yellow",
+    "orange": "dark_orange",
+    "red": "red",
+    "pink": "magenta",
+    "purple": "purple",
+}
+"""Terminal colours for the catalogue's account colours."""
+
+
+class CatalogueList(ScrollView, can_focus=True):
+    """The filtered, ordered catalogue; one line per role."""
+
+    DEFAULT_CSS = """
+    CatalogueList {
+        height: 1fr;
+        scrollbar-gutter: stable;
+    }
+    """
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Up", show=False, id="list.up"),
+        Binding("down", "move(1)", "Down", show=False, id="list.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="list.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="list.page_down"),
+        Binding("home", "jump(0)", "First", show=False, id="list.first"),
+        Binding("end", "jump(-1)", "Last", show=False, id="list.last"),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    """Position of the highlighted row within `rows`."""
+
+    class Highlighted(Message):
+        """The highlighted role changed (None when the list is empty)."""
+
+        def __init__(self, index: int | None) -> None:
+            super().__init__()
+            self.index = index
+            """Catalogue position of the highlighted role."""
+
+    class Chosen(Message):
+        """The user pressed enter on (or double-clicked) a role."""
+
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+            """Catalogue position of the chosen role."""
+
+    def __init__(self, catalogue: Catalogue, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.catalogue = catalogue
+        """Where rows come from."""
+        self.rows: list[int] = []
+        """Catalogue positions, in display order."""
+        self.favourites: set[str] = set()
+        """Targets to mark with a star (set by the app)."""
+        self.active: set[str] = set()
+        """Targets with a live session (marked with a dot)."""
+        self.presenter = False
+        """Mask account ids."""
+
+    def set_rows(self, rows: list[int]) -> None:
+        """Show `rows` (catalogue positions) and highlight the first."""
+        self.rows = rows
+        self.virtual_size = Size(self.size.width, len(rows))
+        self.scroll_to(0, 0, animate=False)
+        self.cursor = 0
+        self.refresh()
+
+    @property
+    def highlighted(self) -> int | None:
+        """Catalogue position of the highlighted role, or None."""
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    def watch_cursor(self, cursor: int) -> None:
+        if self.rows:
+            self.scroll_to_region(Region(0, cursor, 1, 1), animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Highlighted(self.highlighted))
+
+    def action_move(self, delta: int) -> None:
+        if self.rows:
+            self.cursor = max(0, min(len(self.rows) - 1, self.cursor + delta))
+
+    def action_page(self, direction: int) -> None:
+        self.action_move(direction * max(1, self.scrollable_content_region.height - 1))
+
+    def action_jump(self, where: int) -> None:
+        if self.rows:
+            self.cursor = where if where >= 0 else len(self.rows) - 1
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.y + int(self.scroll_y)
+        if 0 <= row < len(self.rows):
+            self.cursor = row
+            if event.chain == 2:
+                self.post_message(self.Chosen(self.rows[row]))
+
+    def render_line(self, y: int) -> Strip:
+        row = y + int(self.scroll_y)
+        width = self.scrollable_content_region.width
+        if row >= len(self.rows):
+            return Strip.blank(width, self.rich_style)
+        role = self.catalogue.role_at(self.rows[row])
+        selected = row == self.cursor
+        strip = Strip(self._segments(role, selected, width))
+        return strip.crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(
+            width, Style(reverse=True) if selected and self.has_focus else None
+        )
+
+    def _segments(self, role: Role, selected: bool, width: int) -> list[Segment]:
+        base = Style(reverse=True) if selected and self.has_focus else Style(bold=selected)
+        star = "★ " if role.target in self.favourites else "  "
+        live = "● " if role.target in self.active else "  "
+        color = ACCOUNT_COLORS.get(role.color or "", "default")
+        account_id = mask(role.account_id, self.presenter)
+        tags = ",".join(role.tags)
+        segments = [
+            Segment(star, base + Style(color="yellow")),
+            Segment(live, base + Style(color="green")),
+            Segment("PROD " if role.is_prod else "     ", base + Style(color="red", bold=True)),
+            Segment(inert(role.account), base + Style(color=color, bold=True)),
+            Segment("/" + inert(role.name), base),
+            Segment(f"  {account_id}", base + Style(dim=True)),
+            Segment(f"  {inert(tags)}", base + Style(italic=True, dim=True)),
+        ]
+        return segments
