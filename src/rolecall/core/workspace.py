@@ -20,6 +20,7 @@ from rolecall.core.credentials import Session
 from rolecall.core.journal import Journal
 from rolecall.core.locations import Locations
 from rolecall.core.session_cache import SessionCache
+from rolecall.core.session_name import NameContext, local_user, short_host
 from rolecall.core.settings import Settings, load_settings
 from rolecall.core.state import State
 from rolecall.core.sts import CLIENT_SETTINGS, AssumeOptions, Assumer, MfaLedger
@@ -58,6 +59,8 @@ class Workspace:
         client_settings: Mapping[str, Any] | None = None,
         launcher: Launcher = run_child,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        user: str | None = None,
+        host: str | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.locations = locations
@@ -69,15 +72,28 @@ class Workspace:
         self.state = State.load(locations.state_file)
         self.settings: Settings = load_settings(locations.config_dir / "config.toml")
         self.launcher = launcher
+        self.user = user or local_user()
+        """`{user}` in session names."""
+        self.host = host or short_host()
+        """`{host}` in session names."""
         self.assumer = Assumer(
             catalogue,
             self.cache,
             MfaLedger(locations.cache_dir / "mfa-ledger.json"),
             env=self.env,
             client_settings=client_settings or CLIENT_SETTINGS,
+            name_context=self.name_context,
             clock=clock,
         )
         self._callers: dict[str | None, str] = {}
+
+    def name_context(
+        self, variables: Mapping[str, str] | None = None, caller: str | None = None
+    ) -> NameContext:
+        """What templates render with, now."""
+        return NameContext(
+            user=self.user, host=self.host, now=self.clock(), variables=variables, caller=caller
+        )
 
     # -- sessions --------------------------------------------------------------------------------
 

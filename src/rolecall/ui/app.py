@@ -26,7 +26,7 @@ from textual.worker import WorkerFailed
 
 from rolecall.core.catalogue import Role
 from rolecall.core.errors import RolecallError
-from rolecall.core.session_name import NameContext, parse_template
+from rolecall.core.session_name import parse_template
 from rolecall.core.sts import AssumeOptions
 from rolecall.core.sts_errors import MfaRequired
 from rolecall.core.text import inert
@@ -153,6 +153,13 @@ class RolecallApp(App[int]):
         self._order, self._position = order, position
         self._filter()
 
+    def select_target(self, target: str) -> None:
+        """Move the cursor to `target` if it is listed."""
+        listing = self.query_one(CatalogueList)
+        index = self.workspace.catalogue.index_of(target)
+        if index is not None and index in listing.rows:
+            listing.cursor = listing.rows.index(index)
+
     def _filter(self) -> None:
         if self.query_text.strip():
             rows = self.workspace.catalogue.indexes(self.query_text)
@@ -201,10 +208,11 @@ class RolecallApp(App[int]):
         role = self.highlighted_role()
         detail = self.query_one(RoleDetail)
         if role is None:
-            detail.show(self.workspace.catalogue, None, None, (0, 0), {}, NameContext(), False)
+            context = self.workspace.name_context()
+            detail.show(self.workspace.catalogue, None, None, (0, 0), {}, context, False)
             return
         choice, index, total = self.choice_for(role)
-        context = NameContext(now=self.clock(), caller=self._callers.get(role.target))
+        context = self.workspace.name_context(caller=self._callers.get(role.target))
         detail.show(
             self.workspace.catalogue,
             role,
@@ -270,6 +278,8 @@ class RolecallApp(App[int]):
             return
         starred = self.workspace.state.toggle_favourite(role.target)
         self.workspace.save_state()
+        self._reorder()
+        self.select_target(role.target)
         self.notify(f"{'Starred' if starred else 'Unstarred'} {inert(role.target)}", markup=False)
         self.query_one(CatalogueList).refresh()
 
@@ -370,7 +380,7 @@ class RolecallApp(App[int]):
             break
         self.query_one(SessionsPanel).add(active, self.clock())
         self._mark_active()
-        self.query_one(CatalogueList).refresh()
+        self._show_detail()
         remaining = active.session.remaining(self.clock())
         self.notify(
             f"{inert(mask(active.session.assumed_role_arn, self.presenter))}\n"
@@ -569,6 +579,14 @@ class RolecallApp(App[int]):
     def _fatal_error(self) -> None:
         """A crash: restore the terminal, exit non-zero, print one line and no locals."""
         self.bell()
+        if self.workspace.env.get("ROLECALL_DEBUG"):
+            from rich.segment import Segments
+            from rich.traceback import Traceback
+
+            trace = Traceback(show_locals=False, width=None)
+            self._exit_renderables.append(
+                Segments(self.console.render(trace, self.console.options))
+            )
         self._exit_renderables.append(
             Text(
                 "rolecall: unexpected internal error; this is a bug. "

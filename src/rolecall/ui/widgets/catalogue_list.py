@@ -84,10 +84,14 @@ class CatalogueList(ScrollView, can_focus=True):
         """Targets with a live session (marked with a dot)."""
         self.presenter = False
         """Mask account ids."""
+        self.target_width = 24
+        """Width of the ACCOUNT/ROLE column (from the rows near the top)."""
 
     def set_rows(self, rows: list[int]) -> None:
         """Show `rows` (catalogue positions) and highlight the first."""
         self.rows = rows
+        widths = [len(self.catalogue.line(i).partition(" ")[0]) for i in rows[:500]]
+        self.target_width = min(max(widths, default=24), 60)
         self.virtual_size = Size(self.size.width, len(rows))
         self.scroll_to(0, 0, animate=False)
         self.cursor = 0
@@ -146,7 +150,7 @@ class CatalogueList(ScrollView, can_focus=True):
             Segment(live, base + Style(color="green")),
             Segment("PROD " if role.is_prod else "     ", base + Style(color="red", bold=True)),
             Segment(inert(role.account), base + Style(color=color, bold=True)),
-            Segment("/" + inert(role.name), base),
+            Segment(("/" + inert(role.name)).ljust(self.target_width - len(role.account)), base),
             Segment(f"  {account_id}", base + Style(dim=True)),
             Segment(f"  {inert(tags)}", base + Style(italic=True, dim=True)),
         ]

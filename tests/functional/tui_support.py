@@ -1,0 +1,80 @@
+"""Building the TUI for Pilot tests: a workspace on loopback STS, a clock, a recorder."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rolecall.core.catalogue import load
+from rolecall.core.locations import Locations
+from rolecall.core.workspace import Workspace
+from rolecall.ui.app import RolecallApp, make_app
+from tests.aws import write_aws_config
+from tests.conftest import EXAMPLE, isolated_env
+
+START = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+class Launches:
+    """Records every child the app starts (argv and environment) instead of running it."""
+
+    def __init__(self, status: int = 0) -> None:
+        self.calls: list[tuple[list[str], dict[str, str]]] = []
+        self.status = status
+
+    def __call__(self, argv: Sequence[str], env: Mapping[str, str]) -> int:
+        self.calls.append((list(argv), dict(env)))
+        return self.status
+
+
+def build_app(
+    tmp: Path,
+    sts_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    catalogue: Path = EXAMPLE,
+    clock: FakeClock | None = None,
+    launches: Launches | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> RolecallApp:
+    """The app over `catalogue`, talking to STS at `sts_url`, with a fake clock."""
+    env = isolated_env(tmp)
+    write_aws_config(Path(env["AWS_CONFIG_FILE"]))
+    env["AWS_ENDPOINT_URL_STS"] = sts_url
+    env["SHELL"] = "/bin/test-shell"
+    env.update(extra_env or {})
+    for key, value in env.items():  # boto3 reads the process environment
+        monkeypatch.setenv(key, value)
+    locations = Locations.from_env(env)
+    the_clock = clock or FakeClock(datetime.now(UTC).replace(microsecond=0))
+    workspace = Workspace(
+        load(catalogue, locations.cache_dir),
+        locations,
+        env,
+        client_settings={
+            "connect_timeout": 1,
+            "read_timeout": 1,
+            "retries": {"mode": "standard", "total_max_attempts": 1},
+        },
+        launcher=launches or Launches(),
+        clock=the_clock,
+        user="alice",
+        host="laptop",
+    )
+    return make_app(workspace, clock=the_clock, tick_seconds=3600)
