@@ -144,7 +144,8 @@ def check_error(
         assert len(blank) <= (0 if "version" in document else 1), blank
     if expected_lines is not None:
         for problem in problems:
-            if problem.key and '"' not in problem.key:
+            # The oracle does not spell quoted or empty names as the loader does: skip them.
+            if problem.key and '"' not in problem.key and not problem.key.endswith("."):
                 expected = line_of(expected_lines, problem.key)
                 assert problem.line == expected, (
                     f"{problem.key} is reported at line {problem.line}, "

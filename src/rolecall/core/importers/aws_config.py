@@ -72,7 +72,7 @@ _ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):role(/(?:[^/]+/)*)([^
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _SECTION = re.compile(r"\s*\[\s*([^\]]*?)\s*\]")
 _ACCESS_KEY_LINE = re.compile(r"\s*aws_access_key_id\s*[=:]", re.IGNORECASE)
-_SEPARATORS = "-_./:@"
+_SEPARATORS = "-_./:@ "
 _PARTITIONS = frozenset(name for name, _ in PARTITION_REGIONS)
 
 
