@@ -4,22 +4,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-dev
+DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench screenshots install clean
 
-$(STAMP): pyproject.toml
+$(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("rolecall needs Python >= 3.11") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# The demo needs only rolecall and moto's server: quicker than the full toolchain.
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(BIN)/rolecall check accounts.example.toml
-	ROLECALL_HOME=$${ROLECALL_HOME:-$$(mktemp -d)} $(BIN)/rolecall --catalogue accounts.example.toml list
+demo: $(DEMO_STAMP)
+	$(BIN)/rolecall demo
+
+screenshots: $(STAMP)
+	$(BIN)/python screenshots/make_screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench

@@ -322,10 +322,10 @@ def _report(result: ImportResult, output: _Output, *, dry_run: bool) -> str:
         lines.append("  differences from the source (the catalogue's values stay):")
         lines += [f"    {d}" for d in report.differences]
     if report.removed:
-        lines.append(f"  removed, no longer in the source:{_names(report.removed, all_of=True)}")
+        lines.append(f"  removed, no longer in the source{_names(report.removed, all_of=True)}")
     if report.missing:
         lines.append(
-            "  not in the source (--merge --prune removes them):"
+            "  not in the source (--merge --prune removes them)"
             + _names(report.missing, all_of=True)
         )
     if report.skipped:

@@ -213,14 +213,22 @@ def login_url(endpoint: str, token: str, destination: str, issuer: str = "roleca
     return f"{endpoint}?{query}"
 
 
-def logout_first(url: str, partition: str) -> str:
-    """Wrap `url` so that the browser signs out of any other account first."""
+def logout_first(url: str, partition: str, endpoint: str | None = None) -> str:
+    """Wrap `url` so that the browser signs out of any other account first.
+
+    With a non-AWS federation `endpoint` (the demo's, a test's), its own /oauth is used.
+    """
     host = {
         "aws": "us-east-1.signin.aws.amazon.com",
         "aws-us-gov": "us-east-1.signin.amazonaws-us-gov.com",
         "aws-cn": "signin.amazonaws.cn",
     }.get(partition, "us-east-1.signin.aws.amazon.com")
-    return f"https://{host}/oauth?Action=logout&redirect_uri={quote(url, safe='')}"
+    base = f"https://{host}"
+    if endpoint is not None:
+        parts = urlsplit(endpoint)
+        if not any((parts.hostname or "").endswith(h) for h in SIGNIN_HOSTS.values()):
+            base = f"{parts.scheme}://{parts.netloc}"
+    return f"{base}/oauth?Action=logout&redirect_uri={quote(url, safe='')}"
 
 
 def container_url(url: str, name: str, color: str | None, form: str = "granted") -> str:

@@ -72,6 +72,8 @@ class Workspace:
         self.state = State.load(locations.state_file)
         self.settings: Settings = load_settings(locations.config_dir / "config.toml")
         self.launcher = launcher
+        self.mfa_hint: Callable[[], str | None] = lambda: None
+        """A line for the MFA dialog (the demo shows its code there)."""
         self.user = user or local_user()
         """`{user}` in session names."""
         self.host = host or short_host()
@@ -200,7 +202,7 @@ class Workspace:
         destination = cu.destination_url(role.partition, session.region, role.console)
         url = cu.login_url(endpoint, token, destination)
         if self.settings.console.logout_first:
-            url = cu.logout_first(url, role.partition)
+            url = cu.logout_first(url, role.partition, endpoint)
         self.journal.record("console", session, destination=destination, delivery="tui")
         return url
 

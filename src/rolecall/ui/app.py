@@ -363,12 +363,12 @@ class RolecallApp(App[int]):
             template=choice.name if choice.name else None,
             variables=variables,
         )
-        hint: str | None = None
         while True:
             self.notify(f"Assuming {inert(role.target)}…", timeout=2, markup=False)
             try:
                 active = await self._in_thread(partial(self.workspace.assume, role, options))
             except MfaRequired as needed:
+                hint = self.workspace.mfa_hint()
                 code = await self.push_screen_wait(MfaScreen(needed.serial, needed.target, hint))
                 if code is None:
                     return None
@@ -478,7 +478,8 @@ class RolecallApp(App[int]):
             try:
                 renewed = await self._in_thread(partial(self.workspace.assume, role, options))
             except MfaRequired as needed:
-                code = await self.push_screen_wait(MfaScreen(needed.serial, needed.target))
+                hint = self.workspace.mfa_hint()
+                code = await self.push_screen_wait(MfaScreen(needed.serial, needed.target, hint))
                 if code is None:
                     return
                 options = options._replace(mfa_code=code)

@@ -491,7 +491,10 @@ def _repair(
     """Drop or leave out what the validator refused in the imported part; False if a problem
     lies in what the catalogue already had (nothing to repair there)."""
     changed = False
-    for problem in problems:
+    # A dangling `via` is often the echo of another problem (its target was refused): repair
+    # the rest first, so the next round can name the real reason.
+    others = [p for p in problems if not p.key.endswith(".via")]
+    for problem in others or problems:
         match = _PROBLEM_KEY.fullmatch(problem.key)
         if match is None:
             return False

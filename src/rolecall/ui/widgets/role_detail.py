@@ -118,8 +118,9 @@ class RoleDetail(Static):
             text.append("  (confirm)", style="yellow")
         text.append("\n")
         row("ARN", role.arn)
-        account = f"{role.account} ({role.account_id})"
-        row("Account", account + (f" · {role.description}" if role.description else ""))
+        row("Account", f"{role.account} ({role.account_id})")
+        if role.description:
+            row("About", role.description)
         facts = [role.region, format_duration(role.duration)]
         if role.mfa_serial:
             facts.append(f"MFA {role.mfa_serial}")

@@ -1,0 +1,270 @@
+"""One TUI process, timed from inside; started on a pseudo-terminal by `bench/pty_timer.py`.
+
+    python bench/tui_probe.py minimal|rolecall paint|keys [ROUNDS] [--profile FILE]
+
+* `minimal`: a Textual `App` whose only widget is an `Input` (the reference).
+* `rolecall`: what `rolecall` with no command does (`cli.cmd_tui`): the catalogue named by the
+  environment (`ROLECALL_HOME`, warm cache) in a `Workspace`, the app from `make_app`.
+
+A *paint* is one call of `App._display` with a non-None `CompositorUpdate` (the override below
+calls Textual's own first, so a paint includes ANSI encoding and the hand-off to the writer
+thread). The *first content paint* is the first paint after mount; for rolecall it must also
+show the catalogue list with its rows (`CatalogueList.rows` set, `virtual_size` laid out and
+the update covering the list).
+
+* `paint`: `exit()` at the first content paint.
+* `keys` (rolecall only): after the first content paint (and a short pause), type the search
+  sequence ROUNDS times from a worker on the app's event loop: set the search `Input`'s value
+  to `p`, `pr`, ..., `prod-payments`, then `''` (restore every row). Each step is timed from
+  just before the value is set until the end of the first paint that covers the list after
+  the app has applied that query (`RolecallApp.query_text`), i.e. the painted result.
+
+Figures go to the JSON file named by `BENCH_OUT`: milestones in ms since `BENCH_T0` (the
+parent's `time.time()` just before the fork), whether boto3/botocore were imported at first
+paint, and the key steps. With `--profile FILE`, cProfile runs from the start of the imports
+to the first content paint and its stats go to FILE (for `pstats`).
+"""
+
+from __future__ import annotations
+
+import time
+
+STARTED = time.time()
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+SEQUENCE = tuple("prod-payments"[:i] for i in range(1, len("prod-payments") + 1)) + ("",)
+"""One round of typing: every prefix of `prod-payments`, then the empty query."""
+SETTLE_S = 0.5
+"""Pause between the first content paint and the first key (a person reads the screen)."""
+GAP_S = 0.1
+"""Pause between a painted result and the next key (a fast typist)."""
+STEP_TIMEOUT_S = 10.0
+
+
+class Probe:
+    """Watches paints; ends the run or drives the typing sequence."""
+
+    def __init__(self, action: str, rounds: int, profiler: Any = None) -> None:
+        self.action = action
+        self.rounds = rounds
+        self.profiler = profiler
+        self.app: Any = None
+        self.ready: Callable[[Any], bool] = lambda update: True
+        self.mounted = False
+        self.figures: dict[str, Any] = {"marks": {"start": STARTED}, "paints_before_first": 0}
+        self.first_paint: float | None = None
+        self.expect: str | None = None
+        self.future: asyncio.Future[float] | None = None
+        self.steps: list[dict[str, Any]] = []
+        self.filter_ms: list[float] = []
+
+    def mark(self, name: str) -> None:
+        """Record a milestone (wall clock; converted to ms since T0 at the end)."""
+        self.figures["marks"][name] = time.time()
+
+    def displayed(self, update: object) -> None:
+        """Called after every `App._display`."""
+        from textual._compositor import CompositorUpdate
+
+        if not isinstance(update, CompositorUpdate) or not self.mounted:
+            return
+        if self.first_paint is None:
+            if not self.ready(update):
+                self.figures["paints_before_first"] += 1
+                return
+            self.first_paint = time.time()
+            self.figures["marks"]["first_paint"] = self.first_paint
+            if self.profiler is not None:
+                self.profiler.disable()
+            self.figures["boto3_at_first_paint"] = "boto3" in sys.modules
+            self.figures["botocore_at_first_paint"] = "botocore" in sys.modules
+            self.figures["modules_at_first_paint"] = len(sys.modules)
+            if self.action == "paint":
+                self.app.exit()
+            else:
+                self.app.run_worker(self.type_keys(), name="bench-keys", exclusive=False)
+            return
+        if self.expect is not None and self.future is not None and not self.future.done():
+            app = self.app
+            if app.query_text == self.expect and touches(update, app.query_one("#catalogue")):
+                self.future.set_result(time.perf_counter())
+
+    async def type_keys(self) -> None:
+        """Type SEQUENCE `rounds` times; time each step to its painted result."""
+        from textual.widgets import Input
+
+        app = self.app
+        search = app.query_one("#search", Input)
+        listing = app.query_one("#catalogue")
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(SETTLE_S)
+        for round_ in range(self.rounds):
+            for query in SEQUENCE:
+                await asyncio.sleep(GAP_S)
+                self.future = loop.create_future()
+                self.expect = query
+                done_filters = len(self.filter_ms)
+                start = time.perf_counter()
+                search.value = query
+                try:
+                    end = await asyncio.wait_for(self.future, STEP_TIMEOUT_S)
+                except TimeoutError:
+                    end = float("nan")
+                self.expect = None
+                self.steps.append(
+                    {
+                        "round": round_,
+                        "query": query,
+                        "rows": len(listing.rows),
+                        "key_to_paint_ms": (end - start) * 1e3,
+                        "filter_ms": sum(self.filter_ms[done_filters:]),
+                    }
+                )
+        app.exit()
+
+    def timed_filter(self, filter_: Callable[[], None]) -> Callable[[], None]:
+        """Wrap `RolecallApp._filter` (search + `CatalogueList.set_rows`) to time it."""
+
+        def wrapper() -> None:
+            start = time.perf_counter()
+            filter_()
+            self.filter_ms.append((time.perf_counter() - start) * 1e3)
+
+        return wrapper
+
+
+def touches(update: object, widget: Any) -> bool:
+    """Whether a compositor update repaints any part of `widget`'s region on screen."""
+    from textual._compositor import ChopsUpdate, LayoutUpdate
+
+    region = widget.region
+    if region.area == 0:
+        return False
+    if isinstance(update, LayoutUpdate):
+        return bool(update.region.overlaps(region))
+    if isinstance(update, ChopsUpdate):
+        top, bottom = region.y, region.bottom
+        left, right = region.x, region.right
+        return any(top <= y < bottom and x1 < right and x2 > left for y, x1, x2 in update.spans)
+    return True
+
+
+def run_minimal(probe: Probe) -> None:
+    """An App with one Input."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Input
+
+    class Minimal(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Input(placeholder="search")
+
+        def on_mount(self) -> None:
+            probe.mounted = True
+
+        def _display(self, screen: Any, renderable: Any) -> None:
+            super()._display(screen, renderable)
+            probe.displayed(renderable)
+
+    probe.mark("imports")
+    app = Minimal()
+    probe.app = app
+    probe.mark("data")
+    app.run()
+
+
+def run_rolecall(probe: Probe) -> None:
+    """What `rolecall` (no command) does: `cli.cmd_tui` without the isatty check."""
+    import argparse
+    from types import MethodType
+
+    from textual.app import App
+    from textual.css.query import NoMatches
+
+    from rolecall.cli import Context
+    from rolecall.core.workspace import Workspace
+    from rolecall.ui.app import RolecallApp, make_app
+
+    probe.mark("imports")
+    ctx = Context(argparse.Namespace(), dict(os.environ))
+    catalogue = ctx.catalogue()
+    probe.mark("catalogue")
+    workspace = Workspace(catalogue, ctx.locations, ctx.env, client_settings=ctx._sts())
+    app = make_app(workspace)
+    probe.mark("data")
+    probe.app = app
+    probe.figures["roles"] = len(catalogue)
+
+    def display(self: RolecallApp, screen: Any, renderable: Any) -> None:
+        App._display(self, screen, renderable)
+        probe.displayed(renderable)
+
+    def ready(update: object) -> bool:
+        try:
+            listing = app.query_one("#catalogue")
+        except NoMatches:  # not composed yet
+            return False
+        return bool(
+            listing.rows
+            and listing.virtual_size.height == len(listing.rows)
+            and touches(update, listing)
+        )
+
+    probe.ready = ready
+    probe.mounted = True  # `ready` itself waits for the list, which exists only after mount
+    app._display = MethodType(display, app)  # type: ignore[method-assign]
+    app._filter = probe.timed_filter(app._filter)  # type: ignore[method-assign]
+    app.run()
+
+
+def main(argv: list[str]) -> int:
+    """`tui_probe.py KIND ACTION [ROUNDS] [--profile FILE]`."""
+    profile_to: str | None = None
+    if "--profile" in argv:
+        at = argv.index("--profile")
+        profile_to = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
+    if len(argv) not in (2, 3) or argv[0] not in ("minimal", "rolecall"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    kind, action = argv[0], argv[1]
+    if action not in ("paint", "keys") or (action == "keys" and kind != "rolecall"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    rounds = int(argv[2]) if len(argv) == 3 else 1
+    profiler = None
+    if profile_to:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    probe = Probe(action, rounds, profiler)
+    if kind == "minimal":
+        run_minimal(probe)
+    else:
+        run_rolecall(probe)
+    probe.mark("run_returned")
+    if profiler is not None and profile_to:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
+    t0 = float(os.environ.get("BENCH_T0") or STARTED)
+    figures = probe.figures
+    figures["marks"] = {k: (v - t0) * 1e3 for k, v in figures["marks"].items()}
+    figures["steps"] = probe.steps
+    figures["first_paint_ms"] = figures["marks"].get("first_paint")
+    out = os.environ.get("BENCH_OUT")
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(figures, f)
+    else:
+        print(json.dumps(figures), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
