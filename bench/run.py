@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,41 +38,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import gen_catalogue
-
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-PYTHON = ROOT / ".venv" / "bin" / "python"
-ROLECALL = ROOT / ".venv" / "bin" / "rolecall"
-RESULTS = BENCH / "results"
+from common import (
+    BENCH,
+    PYCACHE,
+    PYTHON,
+    RESULTS,
+    ROLECALL,
+    ROOT,
+    BenchError,
+    Spread,
+    ab_pairs,
+    child_env,
+)
+from common import mib as _mib
+from common import num as _num
 
 SIZES = (1_000, 10_000, 50_000)
 QUERY = gen_catalogue.QUERY
 TARGET_ROLES = 50_000
 TARGET_RATIO = 4.0
 """Warm `rolecall list QUERY` over 50,000 roles within 4x the bare interpreter start."""
-
-# Environment variables that would change what is measured; they are removed for children.
-# PYTHONDONTWRITEBYTECODE in particular makes every run recompile rolecall's own modules from
-# source (src/ is an editable install), which no installed rolecall does; children get a
-# bytecode cache in the bench's temp dir instead (PYTHONPYCACHEPREFIX), so nothing is written
-# into the source tree.
-_NOISY_ENV = (
-    "PYTHONDONTWRITEBYTECODE",
-    "PYTHONPYCACHEPREFIX",
-    "PYTHONUNBUFFERED",
-    "PYTHONPROFILEIMPORTTIME",
-    "PYTHONTRACEMALLOC",
-    "PYTHONDEVMODE",
-    "PYTHONMALLOC",
-    "PYTHONMALLOCSTATS",
-    "PYTHONASYNCIODEBUG",
-    "PYTHONPATH",
-    "PYTHONSTARTUP",
-    "PYTHONINSPECT",
-    "PYTHONBREAKPOINT",
-)
-_PYCACHE: dict[str, Path] = {}
-"""`{"dir": PATH}` while a run is on: the children's bytecode cache (PYTHONPYCACHEPREFIX)."""
 
 
 @dataclass(frozen=True)
@@ -92,25 +76,6 @@ FULL = Settings(
 )
 QUICK = Settings(cold_n={}, warm_n=3, ab_n=5, ab_warmup=1, quick=True)
 QUICK_COLD_N = 2
-
-
-@dataclass(frozen=True)
-class Spread:
-    """Median with min and max."""
-
-    median: float
-    low: float
-    high: float
-    n: int
-
-    @classmethod
-    def of(cls, values: Sequence[float]) -> Spread:
-        """Summarise `values` (at least one)."""
-        return cls(statistics.median(values), min(values), max(values), len(values))
-
-    def ms(self) -> str:
-        """`12.3 [11.9-14.0]` (milliseconds)."""
-        return f"{_num(self.median)} [{_num(self.low)}–{_num(self.high)}]"
 
 
 @dataclass(frozen=True)
@@ -148,24 +113,8 @@ class ListResult:
         return self.listing.median / self.bare.median
 
 
-class BenchError(Exception):
-    """Something the benchmark relies on did not hold (a failed run, a cache miss...)."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Running things
-
-
-def child_env(home: Path | None = None) -> dict[str, str]:
-    """The caller's environment without rolecall settings or timing-changing Python flags."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("ROLECALL_") and k not in _NOISY_ENV
-    }
-    if "dir" in _PYCACHE:
-        env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE["dir"])
-    if home is not None:
-        env["ROLECALL_HOME"] = str(home)
-    return env
 
 
 def probe(catalogue: Path, cache_dir: Path) -> dict[str, float]:
@@ -269,39 +218,18 @@ def measure_list(roles: int, home: Path, s: Settings) -> ListResult:
     if shown.returncode != 0 or rows < 1:
         raise BenchError(f"`rolecall list {QUERY}` failed: {shown.stderr.strip()}")
     bare = [str(PYTHON), "-c", "pass"]
-    timer = [str(PYTHON), "-S", str(BENCH / "ab_timer.py"), str(s.ab_warmup), str(s.ab_n)]
-    timed = subprocess.run(
-        [*timer, "--", *command, "--", *bare],
-        capture_output=True,
-        text=True,
-        env=child_env(home),
-        check=False,
-    )
-    if timed.returncode != 0:
-        raise BenchError(f"ab_timer failed: {timed.stderr.strip()}")
+    timed = ab_pairs(command, bare, s.ab_warmup, s.ab_n, child_env(home))
     if fingerprint(cached) != before:
         raise BenchError(f"`rolecall list` at {roles:,} roles rewrote the cache (a miss)")
-    runs: dict[str, list[tuple[float, float]]] = {"A": [], "B": []}
-    hwm = 0
-    for line in timed.stdout.splitlines():
-        fields = line.split()
-        if fields[0] == "timer_hwm_kib":
-            hwm = int(fields[1])
-            continue
-        label, wall_ns, rss, status = fields
-        if status != "0":
-            raise BenchError(f"a timed {label} run exited with {status}")
-        runs[label].append((int(wall_ns) / 1e6, float(rss)))
-    a, b = runs["A"], runs["B"]
     return ListResult(
         roles=roles,
         rows=rows,
-        listing=Spread.of([wall for wall, _ in a]),
-        bare=Spread.of([wall for wall, _ in b]),
-        pair_ratio=Spread.of([x[0] / y[0] for x, y in zip(a, b, strict=True)]),
-        list_rss_kib=Spread.of([rss for _, rss in a]),
-        bare_rss_kib=Spread.of([rss for _, rss in b]),
-        timer_hwm_kib=hwm,
+        listing=timed.a,
+        bare=timed.b,
+        pair_ratio=timed.pair_ratio,
+        list_rss_kib=Spread.of(timed.a_rss_kib),
+        bare_rss_kib=Spread.of(timed.b_rss_kib),
+        timer_hwm_kib=timed.timer_hwm_kib,
     )
 
 
@@ -309,16 +237,8 @@ def measure_list(roles: int, home: Path, s: Settings) -> ListResult:
 # Report
 
 
-def _num(ms: float) -> str:
-    return f"{ms:.0f}" if ms >= 100 else f"{ms:.1f}"
-
-
 def _size(n: int) -> str:
     return f"{n / 1024:,.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):,.1f} MiB"
-
-
-def _mib(kib: float) -> str:
-    return f"{kib / 1024:.1f} MiB"
 
 
 def machine() -> list[str]:
@@ -476,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lists: list[ListResult] = []
     with tempfile.TemporaryDirectory(prefix="rolecall-bench-") as tmp:
         work = Path(tmp)
-        _PYCACHE["dir"] = work / "pycache"
+        PYCACHE["dir"] = work / "pycache"
         for roles in sizes:
             home = work / f"home-{roles}"
             catalogue = gen_catalogue.write_catalogue(home / "config" / "accounts.toml", roles)
@@ -484,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             loads.append(measure_load(roles, catalogue, home, work, s))
             print(f"bench: {roles:,} roles: rolecall list A/B...", file=sys.stderr, flush=True)
             lists.append(measure_list(roles, home, s))
-        del _PYCACHE["dir"]
+        del PYCACHE["dir"]
     text = report(loads, lists, s, time.perf_counter() - started)
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)

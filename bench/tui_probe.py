@@ -21,8 +21,10 @@ the update covering the list).
 
 Figures go to the JSON file named by `BENCH_OUT`: milestones in ms since `BENCH_T0` (the
 parent's `time.time()` just before the fork), whether boto3/botocore were imported at first
-paint, and the key steps. With `--profile FILE`, cProfile runs from the start of the imports
-to the first content paint and its stats go to FILE (for `pstats`).
+paint, and the key steps (each split into key → `_filter` start, `_filter` itself, and `_filter`
+end → painted result). With `--profile FILE`, cProfile (main thread) runs from the start of
+the imports to the first content paint (`paint`) or over the typing rounds (`keys`), and its
+stats go to FILE (for `pstats`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
-SEQUENCE = tuple("prod-payments"[:i] for i in range(1, len("prod-payments") + 1)) + ("",)
+SEQUENCE = (*("prod-payments"[:i] for i in range(1, len("prod-payments") + 1)), "")
 """One round of typing: every prefix of `prod-payments`, then the empty query."""
 SETTLE_S = 0.5
 """Pause between the first content paint and the first key (a person reads the screen)."""
@@ -62,7 +64,8 @@ class Probe:
         self.expect: str | None = None
         self.future: asyncio.Future[float] | None = None
         self.steps: list[dict[str, Any]] = []
-        self.filter_ms: list[float] = []
+        self.filters: list[tuple[float, float]] = []
+        """(start, end) perf_counter of every `RolecallApp._filter` call."""
 
     def mark(self, name: str) -> None:
         """Record a milestone (wall clock; converted to ms since T0 at the end)."""
@@ -104,12 +107,14 @@ class Probe:
         listing = app.query_one("#catalogue")
         loop = asyncio.get_running_loop()
         await asyncio.sleep(SETTLE_S)
+        if self.profiler is not None:
+            self.profiler.enable()
         for round_ in range(self.rounds):
             for query in SEQUENCE:
                 await asyncio.sleep(GAP_S)
                 self.future = loop.create_future()
                 self.expect = query
-                done_filters = len(self.filter_ms)
+                done_filters = len(self.filters)
                 start = time.perf_counter()
                 search.value = query
                 try:
@@ -117,15 +122,20 @@ class Probe:
                 except TimeoutError:
                     end = float("nan")
                 self.expect = None
+                filters = self.filters[done_filters:]
                 self.steps.append(
                     {
                         "round": round_,
                         "query": query,
                         "rows": len(listing.rows),
                         "key_to_paint_ms": (end - start) * 1e3,
-                        "filter_ms": sum(self.filter_ms[done_filters:]),
+                        "key_to_filter_ms": (filters[0][0] - start) * 1e3 if filters else None,
+                        "filter_ms": sum(b - a for a, b in filters) * 1e3,
+                        "filter_to_paint_ms": (end - filters[-1][1]) * 1e3 if filters else None,
                     }
                 )
+        if self.profiler is not None:
+            self.profiler.disable()
         app.exit()
 
     def timed_filter(self, filter_: Callable[[], None]) -> Callable[[], None]:
@@ -134,7 +144,7 @@ class Probe:
         def wrapper() -> None:
             start = time.perf_counter()
             filter_()
-            self.filter_ms.append((time.perf_counter() - start) * 1e3)
+            self.filters.append((start, time.perf_counter()))
 
         return wrapper
 
@@ -189,6 +199,7 @@ def run_rolecall(probe: Probe) -> None:
     from rolecall.cli import Context
     from rolecall.core.workspace import Workspace
     from rolecall.ui.app import RolecallApp, make_app
+    from rolecall.ui.widgets.catalogue_list import CatalogueList
 
     probe.mark("imports")
     ctx = Context(argparse.Namespace(), dict(os.environ))
@@ -206,7 +217,7 @@ def run_rolecall(probe: Probe) -> None:
 
     def ready(update: object) -> bool:
         try:
-            listing = app.query_one("#catalogue")
+            listing = app.query_one("#catalogue", CatalogueList)
         except NoMatches:  # not composed yet
             return False
         return bool(
@@ -242,7 +253,8 @@ def main(argv: list[str]) -> int:
         import cProfile
 
         profiler = cProfile.Profile()
-        profiler.enable()
+        if action == "paint":
+            profiler.enable()
     probe = Probe(action, rounds, profiler)
     if kind == "minimal":
         run_minimal(probe)
