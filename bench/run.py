@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import gen_catalogue
+import sts_bench
+import tui_bench
 from common import (
     BENCH,
     PYCACHE,
@@ -49,11 +51,14 @@ from common import (
     Spread,
     ab_pairs,
     child_env,
+    verdict,
 )
 from common import mib as _mib
 from common import num as _num
 
 SIZES = (1_000, 10_000, 50_000)
+SECTIONS = ("catalogue", "sts", "tui")
+"""The parts of a run: catalogue load + `rolecall list`, STS paths, TUI."""
 QUERY = gen_catalogue.QUERY
 TARGET_ROLES = 50_000
 TARGET_RATIO = 4.0
@@ -281,8 +286,19 @@ def machine() -> list[str]:
     ]
 
 
-def report(loads: list[LoadResult], lists: list[ListResult], s: Settings, elapsed: float) -> str:
-    """The whole markdown report."""
+Verdict = tuple[str, str, bool]
+"""(what, measured figure, met) for the summary table."""
+
+
+def report(
+    loads: list[LoadResult],
+    lists: list[ListResult],
+    s: Settings,
+    elapsed: float,
+    sections: Sequence[str] = (),
+    verdicts: Sequence[Verdict] = (),
+) -> str:
+    """The whole markdown report: header, summary of targets, then every section."""
     mode = "quick smoke run (small n; not for comparison)" if s.quick else "full run"
     cold = ", ".join(f"{r.roles // 1000}k: {r.cold.n}" for r in loads)
     lines = [
@@ -293,6 +309,7 @@ def report(loads: list[LoadResult], lists: list[ListResult], s: Settings, elapse
         f"- query: `rolecall list {QUERY}` (two words; matches only the roles of"
         " `prod-payments-1`)",
         "",
+        "SUMMARY",
         "## Catalogue load, in-process (`catalogue.load`, one fresh process per run)",
         "",
         f"Milliseconds, median [min–max]; cold n = {cold}; warm n = {s.warm_n}.",
@@ -320,18 +337,28 @@ def report(loads: list[LoadResult], lists: list[ListResult], s: Settings, elapse
         "| paired ratio | peak RSS, list | peak RSS, `-c pass` ² | target |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    verdict = ""
+    list_verdict = ""
+    all_verdicts = list(verdicts)
     for t in lists:
         target = ""
         if t.roles == TARGET_ROLES:
             met = t.ratio <= TARGET_RATIO
             target = f"≤ {TARGET_RATIO:.0f}×: **{'MET' if met else 'NOT MET'}**"
-            verdict = (
+            list_verdict = (
                 f"**Target** (warm `rolecall list QUERY` over {TARGET_ROLES:,} roles within "
                 f"{TARGET_RATIO:.0f}× the bare interpreter start, i.e. ≤ "
                 f"{TARGET_RATIO * t.bare.median:.0f} ms here): {t.ratio:.2f}× "
                 f"({_num(t.listing.median)} ms vs {_num(t.bare.median)} ms) → "
                 f"**{'MET' if met else 'NOT MET'}**."
+            )
+            all_verdicts.insert(
+                0,
+                (
+                    f"warm `rolecall list QUERY`, {TARGET_ROLES:,} roles ≤ "
+                    f"{TARGET_RATIO:.0f}× `-c pass`",
+                    f"{t.ratio:.2f}×",
+                    met,
+                ),
             )
         mark = " ¹" if any(x.lifted_cap for x in loads if x.roles == t.roles) else ""
         lines.append(
@@ -341,7 +368,7 @@ def report(loads: list[LoadResult], lists: list[ListResult], s: Settings, elapse
             f"| {_mib(t.list_rss_kib.median)} | {_mib(t.bare_rss_kib.median)} | {target} |"
         )
     hwm = max((t.timer_hwm_kib for t in lists), default=0)
-    lines += ["", verdict] if verdict else []
+    lines += ["", list_verdict] if list_verdict else []
     lines += [
         "",
         "Notes:",
@@ -367,6 +394,17 @@ def report(loads: list[LoadResult], lists: list[ListResult], s: Settings, elapse
         f"- ² Peak RSS is the kernel's `ru_maxrss`, which starts from the spawning timer's own "
         f"peak ({_mib(hwm)} here), so figures at about that value mean “at most this”."
     )
+    lines += ["", *sections] if sections else []
+    summary = [
+        "## Targets",
+        "",
+        "| result | measured | verdict |",
+        "|---|---:|---|",
+        *(f"| {what} | {figure} | {verdict(met)} |" for what, figure, met in all_verdicts),
+        "",
+    ]
+    at = lines.index("SUMMARY")
+    lines[at : at + 1] = summary
     return "\n".join(lines) + "\n"
 
 
@@ -383,9 +421,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated role counts (default: %(default)s)",
     )
     parser.add_argument("--out", type=Path, help="report file (default: bench/results/...)")
+    parser.add_argument(
+        "--sections",
+        default=",".join(SECTIONS),
+        help="comma-separated parts to run (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     s = QUICK if args.quick else FULL
     sizes = [int(n) for n in args.sizes.split(",") if n.strip()]
+    wanted = {x.strip() for x in args.sections.split(",") if x.strip()}
+    if wanted - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(wanted - set(SECTIONS)))}")
     out: Path = args.out or RESULTS / ("quick.md" if s.quick else "latest.md")
     for tool in (PYTHON, ROLECALL):
         if not tool.exists():
@@ -394,18 +440,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     loads: list[LoadResult] = []
     lists: list[ListResult] = []
+    sections: list[str] = []
+    verdicts: list[Verdict] = []
     with tempfile.TemporaryDirectory(prefix="rolecall-bench-") as tmp:
         work = Path(tmp)
         PYCACHE["dir"] = work / "pycache"
-        for roles in sizes:
-            home = work / f"home-{roles}"
-            catalogue = gen_catalogue.write_catalogue(home / "config" / "accounts.toml", roles)
-            print(f"bench: {roles:,} roles: catalogue load...", file=sys.stderr, flush=True)
-            loads.append(measure_load(roles, catalogue, home, work, s))
-            print(f"bench: {roles:,} roles: rolecall list A/B...", file=sys.stderr, flush=True)
-            lists.append(measure_list(roles, home, s))
+        homes = {roles: work / f"home-{roles}" for roles in {*sizes, *tui_bench.SIZES}}
+        if "catalogue" in wanted:
+            for roles in sizes:
+                home = homes[roles]
+                catalogue = gen_catalogue.write_catalogue(home / "config" / "accounts.toml", roles)
+                print(f"bench: {roles:,} roles: catalogue load...", file=sys.stderr, flush=True)
+                loads.append(measure_load(roles, catalogue, home, work, s))
+                print(f"bench: {roles:,} roles: rolecall list A/B...", file=sys.stderr, flush=True)
+                lists.append(measure_list(roles, home, s))
+        if wanted & {"sts", "tui"}:
+            moto = sts_bench.MotoServer(child_env())
+            try:
+                aws = sts_bench.aws_env(work, moto.url)
+                if "sts" in wanted:
+                    sts_s = sts_bench.QUICK if s.quick else sts_bench.FULL
+                    sts = sts_bench.measure(work, aws, sts_s, sys.stderr)
+                    more, said = sts_bench.report(sts, sts_s)
+                    sections += [*more, ""]
+                    verdicts += said
+                if "tui" in wanted:
+                    tui_s = tui_bench.QUICK if s.quick else tui_bench.FULL
+
+                    def env_for(home: Path) -> dict[str, str]:
+                        return sts_bench.isolated_env(home, aws)
+
+                    tui = tui_bench.measure(work, homes, env_for, tui_s, sys.stderr)
+                    more, said = tui_bench.report(tui, tui_s)
+                    sections += [*more, ""]
+                    verdicts += said
+            finally:
+                moto.stop()
         del PYCACHE["dir"]
-    text = report(loads, lists, s, time.perf_counter() - started)
+    text = report(loads, lists, s, time.perf_counter() - started, sections, verdicts)
     print(text)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

@@ -261,6 +261,7 @@ def main(argv: list[str]) -> int:
     else:
         run_rolecall(probe)
     probe.mark("run_returned")
+    probe.figures["boto3_at_exit"] = "boto3" in sys.modules
     if profiler is not None and profile_to:
         profiler.disable()
         profiler.dump_stats(profile_to)

@@ -165,7 +165,7 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
     """`rolecall import identity-center --start-url URL --region R [--write-profiles FILE]`."""
     from rolecall.core.importers import identity_center as sso
     from rolecall.core.importers.aws_config import load_aws_config
-    from rolecall.core.importers.files import read_text, same_file, write_atomic
+    from rolecall.core.importers.files import write_atomic
     from rolecall.core.sts import CLIENT_SETTINGS
 
     args = ctx.args
@@ -173,27 +173,7 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
     _check_region(args.region)
     output = _Output.from_args(ctx)
     config_path = _config_path(ctx)
-    profiles_path = Path(args.write_profiles).expanduser() if args.write_profiles else None
-    earlier: frozenset[str] = frozenset()
-    if profiles_path is not None:
-        if same_file(profiles_path, config_path) or same_file(
-            profiles_path, _credentials_path(ctx)
-        ):
-            raise UsageError(
-                "--write-profiles names your AWS config; rolecall never edits it.",
-                hint="write to another file, review it, then append it yourself",
-            )
-        if output.path is not None and same_file(profiles_path, output.path):
-            raise UsageError("--write-profiles and -o name the same file.")
-        previous = read_text(profiles_path)
-        if previous is not None:
-            if not previous.startswith(sso.PROFILES_HEADER):
-                raise UsageError(
-                    f"{inert(str(profiles_path))} exists and was not written by rolecall "
-                    "import; it is left alone.",
-                    hint="choose another --write-profiles FILE",
-                )
-            earlier = sso.profiles_of_file(previous)
+    profiles_path, earlier = _profiles_file(ctx, output)
     config = load_aws_config(config_path) if config_path.is_file() else None
     login = sso.find_login(config, start_url, args.region, args.sso_session)
     token = sso.load_token(_home(ctx) / ".aws" / "sso" / "cache", login)
@@ -203,16 +183,17 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
     result = _build(ctx, draft, output)
     used = {role.source_profile for role in result.catalogue if role.source_profile}
     profiles = sso.render_profiles(plan, used, config_path)
-    count = sum(1 for p in plan.planned if p.name in used)
     if profiles is not None and profiles_path is not None and not args.dry_run:
         write_atomic(profiles_path, profiles)
     _emit(ctx, out, result, output)
     config_shown = inert(str(config_path))
+    count = sum(1 for p in plan.planned if p.name in used)
+    plural = "s" if count != 1 else ""
     if profiles is None:
         _say("  every SSO profile the catalogue names is in your AWS config already.")
     elif profiles_path is None:
         _say(
-            f"  {count} SSO profile{'s' if count != 1 else ''} that the catalogue names "
+            f"  {count} SSO profile{plural} that the catalogue names "
             f"{'are' if count != 1 else 'is'} not in your AWS config ({config_shown}).\n"
             "  write them with --write-profiles FILE, review the file, then append it:\n"
             f"    cat FILE >> {config_shown}"
@@ -222,10 +203,41 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
         shown = inert(str(profiles_path))
         session = f" and [sso-session {inert(plan.session)}]" if plan.write_session else ""
         _say(
-            f"  {verb} {count} SSO profile{'s' if count != 1 else ''}{session} to {shown}.\n"
+            f"  {verb} {count} SSO profile{plural}{session} to {shown}.\n"
             f"  review it, then append it to your AWS config:  cat {shown} >> {config_shown}"
         )
     return 0
+
+
+def _profiles_file(ctx: Context, output: _Output) -> tuple[Path | None, frozenset[str]]:
+    """`--write-profiles FILE`, checked, and the profile names an earlier run wrote there.
+
+    The file may be new or one that rolecall wrote before; never the AWS config or
+    credentials file, never the catalogue, never a file of the user's own.
+    """
+    from rolecall.core.importers import identity_center as sso
+    from rolecall.core.importers.files import read_text, same_file
+
+    if not ctx.args.write_profiles:
+        return None, frozenset()
+    path = Path(ctx.args.write_profiles).expanduser()
+    if same_file(path, _config_path(ctx)) or same_file(path, _credentials_path(ctx)):
+        raise UsageError(
+            "--write-profiles names your AWS config or credentials file; rolecall never "
+            "edits those.",
+            hint="write to another file, review it, then append it yourself",
+        )
+    if output.path is not None and same_file(path, output.path):
+        raise UsageError("--write-profiles and -o name the same file.")
+    previous = read_text(path)
+    if previous is None:
+        return path, frozenset()
+    if not previous.startswith(sso.PROFILES_HEADER):
+        raise UsageError(
+            f"{inert(str(path))} exists and was not written by rolecall import; it is left alone.",
+            hint="choose another --write-profiles FILE",
+        )
+    return path, sso.profiles_of_file(previous)
 
 
 # ---------------------------------------------------------------------------------------------

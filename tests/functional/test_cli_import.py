@@ -653,5 +653,5 @@ def test_write_profiles_never_touches_the_aws_config(
         env["AWS_CONFIG_FILE"],
     )
     assert result.returncode == 2
-    assert "rolecall never edits it" in result.stderr
+    assert "rolecall never edits those" in result.stderr
     assert Path(env["AWS_CONFIG_FILE"]).read_text() == before

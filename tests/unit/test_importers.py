@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from rolecall.core.catalogue import CatalogueError, parse
 from rolecall.core.credentials import Secret
 from rolecall.core.errors import UsageError
-from rolecall.core.importers import Draft, DraftAccount, DraftRole, build, render
+from rolecall.core.importers import Draft, DraftAccount, DraftRole, ImportResult, build, render
 from rolecall.core.importers import identity_center as sso
 from rolecall.core.importers import organizations as org
 from rolecall.core.importers.aws_config import (
@@ -56,7 +56,7 @@ from tests.functional.test_cli_import import (
 CONFIGS = sorted(CORPUS.glob("*.config"))
 
 
-def everything(result: Any) -> str:
+def everything(result: ImportResult) -> str:
     """The catalogue text and every string of the report."""
     report = result.report
     parts = [result.text, report.source, *report.notes, *map(str, report.differences)]
@@ -64,7 +64,7 @@ def everything(result: Any) -> str:
     return "\n".join(parts)
 
 
-def report_lines(result: Any) -> str:
+def report_lines(result: ImportResult) -> str:
     lines = [f"skipped {s.subject}: {s.reason}" for s in result.report.skipped]
     lines += [f"note {n}" for n in result.report.notes]
     return "\n".join(lines) + "\n"
@@ -76,7 +76,7 @@ def write_config(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def imported(tmp_path: Path, text: str, credentials: Path | None = None) -> Any:
+def imported(tmp_path: Path, text: str, credentials: Path | None = None) -> ImportResult:
     return build(from_aws_config(write_config(tmp_path, text), credentials), None, "c.toml")
 
 
@@ -160,7 +160,8 @@ def test_a_chain_becomes_via_and_a_chained_duration_is_capped(tmp_path: Path) ->
     assert spoke.via == "hub/OrgAccess"
     assert spoke.duration == 3600
     assert spoke.arn == "arn:aws:iam::000000000002:role/path/Admin"
-    assert result.catalogue.get("hub/OrgAccess").source_profile == "keys"  # type: ignore[union-attr]
+    hub = result.catalogue.get("hub/OrgAccess")
+    assert hub is not None and hub.source_profile == "keys"
     assert any("over 1h, the AWS limit for role chaining" in n for n in result.report.notes)
 
 
@@ -237,7 +238,8 @@ def test_a_source_with_keys_in_the_credentials_file_is_found(tmp_path: Path) -> 
         "[profile r]\nrole_arn = arn:aws:iam::000000000006:role/R\nsource_profile = ci\n",
         CANARY_CREDENTIALS,
     )
-    assert result.catalogue.get("account-000000000006/R").source_profile == "ci"  # type: ignore[union-attr]
+    found = result.catalogue.get("account-000000000006/R")
+    assert found is not None and found.source_profile == "ci"
 
 
 def test_the_first_profile_of_a_role_wins_and_chains_follow_the_role(tmp_path: Path) -> None:

@@ -408,7 +408,7 @@ def parse_duration(value: object) -> int | None:
     if not isinstance(value, str) or not value:
         return None
     if value.isascii() and value.isdigit():
-        return int(value)
+        return int(value) if len(value) <= 9 else None  # int() refuses > 4300 digits
     match = _DURATION.fullmatch(value)
     if not match or not any(match.groups()):
         return None

@@ -85,14 +85,34 @@ _ROLE_KEYS = (
 )
 
 
+MAX_LINE_BYTES = 64 << 10
+"""Longest line accepted."""
+
+SUGGESTIONS = 50
+""""Did you mean" hints are computed for this many problems at most (each one compares
+against every name, which is slow for thousands of problems)."""
+
+
 def parse_document(data: bytes, file: str) -> Catalogue:
     """Validate catalogue bytes; raise `CatalogueError` listing every problem."""
     import tomllib  # deferred: a cache hit never parses TOML
 
     if len(data) > MAX_FILE_BYTES:
+        limit = MAX_FILE_BYTES >> 20
         raise CatalogueError(
-            [Problem(file, "", 1, None, f"the file is {len(data):,} bytes; the limit is 1 MiB.")]
+            [
+                Problem(
+                    file, "", 1, None, f"the file is {len(data):,} bytes; the limit is {limit} MiB."
+                )
+            ]
         )
+    # tomllib is quadratic on some pathological lines (very long dotted keys); no hand-written
+    # or generated catalogue line comes near this.
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if len(raw) > MAX_LINE_BYTES:
+            raise CatalogueError(
+                [Problem(file, "", number, None, f"line {number} is longer than 64 KiB.")]
+            )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -138,6 +158,13 @@ class _Loader:
 
     def problem(self, key: str, message: str, hint: str | None = None) -> None:
         self.problems.append(Problem(self.file, inert(key), self.line_of(key), None, message, hint))
+
+    def suggest(self, word: str, candidates: Iterable[str]) -> str | None:
+        """The closest candidate to `word`, for the first `SUGGESTIONS` problems only."""
+        if len(self.problems) >= SUGGESTIONS:
+            return None
+        close = difflib.get_close_matches(word, list(candidates), n=1)
+        return close[0] if close else None
 
     def line_of(self, key: str) -> int:
         while key:
@@ -604,11 +631,11 @@ class _Loader:
             if via is not None:
                 target = by_target.get(via.lower())
                 if target is None:
-                    close = difflib.get_close_matches(via, [r.target for r, _, _ in pending], n=1)
+                    close = self.suggest(via, [r.target for r, _, _ in pending])
                     self.problem(
                         _join(key, "via"),
                         f"via {show(via)} names no role of this catalogue.",
-                        f"did you mean '{close[0]}'?" if close else "write it as ACCOUNT/ROLE",
+                        f"did you mean '{close}'?" if close else "write it as ACCOUNT/ROLE",
                     )
                     continue
                 via = target.target
@@ -627,21 +654,25 @@ class _Loader:
             resolved_via[role.target] = via
             linked.append(role._replace(via=via))
         keys_of = {role.target: key for role, key, _ in pending}
-        reported: set[str] = set()
+        # Each role is walked once: "done" roles are known to end at a root (or a reported
+        # loop), so a long chain costs O(n), not O(n^2).
+        done: set[str] = set()
         for role in linked:
-            seen: list[str] = []
+            path: list[str] = []
+            on_path: set[str] = set()
             current: str | None = role.target
-            while current is not None and current not in seen:
-                seen.append(current)
+            while current is not None and current not in done and current not in on_path:
+                path.append(current)
+                on_path.add(current)
                 current = resolved_via.get(current)
-            if current is not None and current not in reported:
-                loop = seen[seen.index(current) :]
-                reported.update(loop)
+            if current is not None and current in on_path:
+                loop = path[path.index(current) :]
                 self.problem(
                     _join(keys_of[current], "via"),
                     "via chain loops: " + " → ".join([*loop, current]) + ".",
                     "one role in the loop must use a source_profile instead",
                 )
+            done.update(path)
         return linked
 
 
@@ -657,10 +688,11 @@ def _kind(value: object) -> str:
 
 
 def _join(key: str, name: str) -> str:
-    if not name or re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        return f"{key}.{name}" if key else name
-    quoted = '"' + inert(name[:60]).replace('"', '\\"') + '"'
-    return f"{key}.{quoted}" if key else quoted
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        part = name
+    else:  # quoted, as TOML writes it; "" for an empty key
+        part = '"' + inert(name[:60]).replace('"', '\\"') + '"'
+    return f"{key}.{part}" if key else part
 
 
 def _key_lines(text: str) -> dict[str, int]:
@@ -668,29 +700,30 @@ def _key_lines(text: str) -> dict[str, int]:
 
     tomllib gives no positions, so this is a light line scanner that understands the shapes a
     hand-written catalogue uses: `[table]`, `[[array.of.tables]]` and `key = value` lines.
-    Keys inside inline tables fall back to their parent's line.
+    Keys inside inline tables fall back to their parent's line. It only ever affects which
+    line a problem names, never whether the catalogue is valid.
     """
     lines: dict[str, int] = {}
     counts: dict[str, int] = {}
     table = ""
     in_multiline: str | None = None
-    header = re.compile(r"\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(?:#.*)?$")
-    assign = re.compile(r"\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
+    assign = re.compile(r"[ \t]*([A-Za-z0-9_-]+|\"(?:[^\"\\]|\\.)*\"|'[^']*')[ \t]*=")
+    # TOML lines end at \n only: str.splitlines would also split at U+2028, U+0085, ...
+    for number, line in enumerate(text.split("\n"), start=1):
         if in_multiline is not None:
             if line.count(in_multiline) % 2 == 1:
                 in_multiline = None
             continue
-        match = header.match(line)
-        if match:
-            parts = [p.strip().strip("\"'") for p in match.group(2).split(".")]
+        header = _header(line)
+        if header is not None:
+            double, parts = header
             path = ""
             for part in parts[:-1]:
                 path = _join(path, part)
                 if path in counts:
                     path = f"{path}[{counts[path] - 1}]"
             path = _join(path, parts[-1])
-            if match.group(1) == "[[":
+            if double:
                 lines.setdefault(path, number)
                 counts[path] = counts.get(path, 0) + 1
                 path = f"{path}[{counts[path] - 1}]"
@@ -699,8 +732,40 @@ def _key_lines(text: str) -> dict[str, int]:
             continue
         match = assign.match(line)
         if match:
-            lines.setdefault(_join(table, match.group(1).strip("\"'")), number)
+            lines.setdefault(_join(table, _key_text(match.group(1))), number)
+            value = line[match.end() :].lstrip()
             for quote in ('"""', "'''"):
-                if line.count(quote) % 2 == 1:
+                if value.startswith(quote) and quote not in value[3:]:
                     in_multiline = quote
     return lines
+
+
+def _header(line: str) -> tuple[bool, list[str]] | None:
+    """`(is_array_of_tables, key parts)` for a table header line, else None (no regex: a
+    backtracking pattern here was cubic on hostile lines)."""
+    stripped = line.strip()
+    if not stripped.startswith("["):
+        return None
+    double = stripped.startswith("[[")
+    close = stripped.find("]]" if double else "]")
+    if close == -1:
+        return None
+    rest = stripped[close + (2 if double else 1) :].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    inside = stripped[2 if double else 1 : close].strip()
+    if not inside:
+        return None
+    return double, [_key_text(p.strip()) for p in inside.split(".")]
+
+
+def _key_text(key: str) -> str:
+    """A key as tomllib reads it: quotes removed, escapes decoded."""
+    if key.startswith('"') and "\\" in key:
+        import tomllib
+
+        try:
+            return next(iter(tomllib.loads(f"{key} = 0")))
+        except (tomllib.TOMLDecodeError, StopIteration):
+            return key.strip('"')
+    return key.strip("\"'")

@@ -439,10 +439,13 @@ class _Importer:
         else:
             start_url = _string(keys, "sso_start_url")
             sso_region = _string(keys, "sso_region")
-            if not start_url or not sso_region:
+            if not start_url and not sso_region:
                 return _Broken(
                     "it has no sso_session (nor the legacy sso_start_url and sso_region)"
                 )
+            if not start_url or not sso_region:
+                lack = "sso_region" if start_url else "sso_start_url"
+                return _Broken(f"its legacy SSO settings (no sso_session) lack {lack}")
         fields: dict[str, Any] = {
             "source_profile": name,
             "tags": ["sso"],
@@ -464,8 +467,7 @@ class _Importer:
         sources = []
         for name in self.profiles:
             if self.kind(name) == "source":
-                if name not in self.skipped:
-                    sources.append(name)
+                sources.append(name)
                 continue
             result = self.resolve(name)
             if isinstance(result, _Broken):
@@ -487,7 +489,12 @@ class _Importer:
                 self.skipped.items(), key=lambda item: order.get(item[0], -1)
             )
         ]
-        notes = [text for name in self.profiles for text in self.notes.get(name, [])]
+        notes = [
+            text
+            for name in self.profiles
+            if name not in self.skipped  # a profile left out needs its reason, not notes
+            for text in self.notes.get(name, [])
+        ]
         if sources:
             shown = ", ".join(inert(s) for s in sources[:10])
             more = f" and {len(sources) - 10} more" if len(sources) > 10 else ""
@@ -512,7 +519,8 @@ class _Importer:
             for member in members:
                 if not member.sso and member.partition != partition:
                     self.skipped[member.profile] = (
-                        f"account {account_id} is in partition {partition} in another profile"
+                        f"its role ARN puts account {account_id} in partition "
+                        f"{member.partition}, other profiles put it in {partition}"
                     )
                 else:
                     kept.append(member)
@@ -522,11 +530,15 @@ class _Importer:
                 if member.region is None:
                     continue
                 if partition_of(member.region) is None:
-                    self.note(member.profile, f"region {show(member.region)} is not an AWS region")
+                    self.note(
+                        member.profile,
+                        f"region {show(member.region)} is not an AWS region; left out",
+                    )
                 elif partition_of(member.region) != partition:
                     self.note(
                         member.profile,
-                        f"region {member.region} is outside the account's partition {partition}",
+                        f"region {member.region} is outside the account's partition "
+                        f"{partition}; left out",
                     )
                 else:
                     regions.append(member.region)

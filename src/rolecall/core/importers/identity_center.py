@@ -218,6 +218,8 @@ def read(portal: Any, token: Secret, login: SsoLogin) -> list[PortalAccount]:
     """Every account the token can see, each with its roles (ListAccounts, ListAccountRoles)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from botocore.exceptions import BotoCoreError, ClientError
+
     endpoint = str(getattr(getattr(portal, "meta", None), "endpoint_url", SERVICE))
     access = token.reveal()
 
@@ -238,8 +240,16 @@ def read(portal: Any, token: Secret, login: SsoLogin) -> list[PortalAccount]:
                 found.setdefault(str(item["accountId"]), str(item.get("accountName", "")))
         ids = sorted(found)
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            roles = list(pool.map(roles_of, ids))
-    except Exception as e:
+            futures = [pool.submit(roles_of, account_id) for account_id in ids]
+            try:
+                roles = [future.result() for future in futures]
+            except BaseException:
+                # One refusal (expired token, throttling) would refuse the rest too: do not
+                # wait for hundreds of calls to fail one by one.
+                for future in futures:
+                    future.cancel()
+                raise
+    except (BotoCoreError, ClientError, OSError) as e:
         raise _error(e, login, endpoint) from None
     return [PortalAccount(i, found[i], r) for i, r in zip(ids, roles, strict=True)]
 

@@ -312,8 +312,11 @@ def _close_over_via(
                     continue
                 target = (role.via[0], role.via[1].lower())
                 if target in left_out or target not in roles_by_key:
-                    hop = roles_by_key[target][1].origin if target in roles_by_key else "its via"
-                    reason = f"it chains through {hop}, which was left out"
+                    reason = (
+                        f"it chains through {roles_by_key[target][1].origin}, which was left out"
+                        if target in roles_by_key
+                        else "it chains through a role that was left out"
+                    )
                     left_out[key] = reason
                     merged.skipped.append(Skipped(role.origin, reason))
                     changed = True

@@ -75,6 +75,9 @@ def client(profile: str | None, region: str | None, settings: Mapping[str, Any])
 
 def read(org: Any, profile: str | None, *, ou_tags: bool = True) -> OrgListing:
     """List the organisation's accounts (and, if asked, their OU paths) with `org`."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    aws_errors = (BotoCoreError, ClientError, OSError)
     endpoint = str(getattr(getattr(org, "meta", None), "endpoint_url", SERVICE))
     try:
         accounts = []
@@ -91,18 +94,18 @@ def read(org: Any, profile: str | None, *, ou_tags: bool = True) -> OrgListing:
                         joined=str(item.get("JoinedMethod", "")),
                     )
                 )
-    except Exception as e:
+    except aws_errors as e:
         raise _error(e, profile, endpoint) from None
     listing = OrgListing(accounts)
     try:
         described = org.describe_organization()
         listing.management_id = described.get("Organization", {}).get("MasterAccountId")
-    except Exception:  # noqa: S110 -- only used to explain one account; optional
-        pass
+    except aws_errors:
+        pass  # it only explains why the management account has no role; optional
     if ou_tags:
         try:
             listing.ou_paths = _ou_paths(org)
-        except Exception as e:
+        except aws_errors as e:
             code, _, _ = error_code(e)
             listing.notes.append(
                 "accounts carry no OU tags: the organisational units could not be read "
@@ -176,7 +179,8 @@ def draft(
 def _ou_paths(org: Any) -> dict[str, tuple[str, ...]]:
     """Account id → names of the OUs from the root down to the account."""
     paths: dict[str, tuple[str, ...]] = {}
-    roots = [r["Id"] for page in org.get_paginator("list_roots").paginate() for r in page["Roots"]]
+    pages = org.get_paginator("list_roots").paginate()
+    roots = [r["Id"] for page in pages for r in page.get("Roots", [])]
     pending: list[tuple[str, tuple[str, ...]]] = [(root, ()) for root in roots]
     seen: set[str] = set()
     while pending:
