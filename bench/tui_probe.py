@@ -132,6 +132,8 @@ class Probe:
                         "key_to_filter_ms": (filters[0][0] - start) * 1e3 if filters else None,
                         "filter_ms": sum(b - a for a, b in filters) * 1e3,
                         "filter_to_paint_ms": (end - filters[-1][1]) * 1e3 if filters else None,
+                        "perf_start": start,
+                        "perf_end": end,
                     }
                 )
         if self.profiler is not None:

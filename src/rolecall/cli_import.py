@@ -202,9 +202,15 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
         verb = "would write" if args.dry_run else "wrote"
         shown = inert(str(profiles_path))
         session = f" and [sso-session {inert(plan.session)}]" if plan.write_session else ""
+        sign_in = (
+            f"\n  then sign in once with:  aws sso login --sso-session {inert(plan.session)}"
+            if plan.write_session
+            else ""
+        )
         _say(
             f"  {verb} {count} SSO profile{plural}{session} to {shown}.\n"
             f"  review it, then append it to your AWS config:  cat {shown} >> {config_shown}"
+            + sign_in
         )
     return 0
 

@@ -837,6 +837,7 @@ def test_a_new_session_is_planned_when_the_config_has_none(tmp_path: Path) -> No
     text = sso.render_profiles(plan, {"a.R"}, tmp_path / "config")
     assert text is not None
     assert "[sso-session d-1234567890]\nsso_start_url = https://d-1234567890" in text
+    assert "# and sign in once with: aws sso login --sso-session d-1234567890" in text
     assert sso.render_profiles(plan, set(), tmp_path / "config") is None
 
 

@@ -66,7 +66,6 @@ class RolecallApp(App[int]):
         Binding("w", "tmux_window", "tmux window", show=False, id="app.tmux_window"),
         Binding("tab", "focus_next", "Next pane", show=False, id="app.focus_next"),
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("ctrl+p", "command_palette", "Palette", id="app.palette"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
@@ -307,6 +306,7 @@ class RolecallApp(App[int]):
             if binding.id and binding.id in self.workspace.settings.keymap:
                 key = self.workspace.settings.keymap[binding.id]
             rows.append((key, binding.description, binding.id or ""))
+        rows.append((self.COMMAND_PALETTE_BINDING, "Command palette (every action)", "app.palette"))
         return rows
 
     @on(CatalogueList.Chosen)

@@ -317,8 +317,10 @@ def render_profiles(plan: ProfilePlan, used: set[str], config_path: Path) -> str
         PROFILES_HEADER,
         f"# written by `rolecall import identity-center` for {plan.start_url}.",
         f"# Review it, then append it to your AWS config: cat FILE >> {config_path}",
-        "",
     ]
+    if plan.write_session:
+        lines.append(f"# and sign in once with: aws sso login --sso-session {plan.session}")
+    lines.append("")
     if plan.write_session:
         lines += [
             f"[sso-session {plan.session}]",

@@ -135,11 +135,16 @@ class CatalogueList(ScrollView, can_focus=True):
         selected = row == self.cursor
         strip = Strip(self._segments(role, selected, width))
         return strip.crop(int(self.scroll_x), int(self.scroll_x) + width).extend_cell_length(
-            width, Style(reverse=True) if selected and self.has_focus else None
+            width, self._row_style(selected)
         )
 
+    def _row_style(self, selected: bool) -> Style:
+        if not selected:
+            return Style()
+        return Style(bgcolor="#2f4a6d" if self.has_focus else "#333333", bold=True)
+
     def _segments(self, role: Role, selected: bool, width: int) -> list[Segment]:
-        base = Style(reverse=True) if selected and self.has_focus else Style(bold=selected)
+        base = self._row_style(selected)
         star = "★ " if role.target in self.favourites else "  "
         live = "● " if role.target in self.active else "  "
         color = ACCOUNT_COLORS.get(role.color or "", "default")
