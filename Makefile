@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 DEMO_STAMP := $(VENV)/.installed-demo
 
-.PHONY: demo test lint bench screenshots install clean
+.PHONY: demo test lint tools bench screenshots install clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("rolecall needs Python >= 3.11") if sys.version_info < (3, 11) else None'
@@ -37,7 +37,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The end-to-end tests drive a real terminal: install tmux where the machine allows it.
+tools:
+	@command -v tmux >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			(apt-get install -y -qq tmux >/dev/null 2>&1 || \
+			 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1)) \
+			|| echo "warning: could not install tmux; the tmux end-to-end tests will be skipped"; \
+		else echo "warning: tmux is missing; the tmux end-to-end tests will be skipped"; fi; }
+
+test: lint tools
 	$(BIN)/pytest -n 2
 
 bench: $(STAMP)

@@ -394,6 +394,8 @@ def report(
         f"- ² Peak RSS is the kernel's `ru_maxrss`, which starts from the spawning timer's own "
         f"peak ({_mib(hwm)} here), so figures at about that value mean “at most this”."
     )
+    if not loads and not lists:  # `--sections` without `catalogue`
+        del lines[lines.index("SUMMARY") + 1 :]
     lines += ["", *sections] if sections else []
     summary = [
         "## Targets",

@@ -38,6 +38,7 @@ from common import (
     ab_pairs,
     child_env,
     mib,
+    num,
     verdict,
 )
 
@@ -92,6 +93,8 @@ class StsResult:
     miss_imports: ImportProfile | None = None
     min_imports: ImportProfile | None = None
     miss_checks: str = ""
+    phases: dict[str, list[float]] = field(default_factory=dict)
+    """`hit_phases.py` figures for `credential-process`, one list entry per run."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,6 +250,14 @@ def measure(work: Path, aws: Mapping[str, str], s: StsSettings, log: IO[str]) ->
         result.hit_imports[name] = import_profile(command, env, s.importtime_n)
         result.hits[name] = ab_pairs(command, bare, s.hit_warmup, s.hit_n, env)
     result.bare_imports = import_profile(["-c", "pass"], env, s.importtime_n)
+    for _ in range(s.importtime_n):
+        figures = json.loads(
+            run(
+                [str(PYTHON), str(BENCH / "hit_phases.py"), "credential-process", TARGET], env
+            ).stdout
+        )
+        for key, value in figures.items():
+            result.phases.setdefault(key, []).append(float(value))
     if session_files(home) != sessions:
         raise BenchError("a timed cache-hit run rewrote the session cache (a miss)")
     if journal_lines(home) != journalled:
@@ -361,6 +372,39 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
             f"beyond `python -c pass`: {len(extra)}, self time {sum(extra.values()) / 1000:.1f} ms"
             f"; by package: {_top(by_package, 6)}; largest modules: {_top(extra, 8)}; "
             f"cumulative: {_top(_pick(cp.cumulative_us, ROLECALL_MODULES), 4)}.",
+        ]
+    if r.phases and "credential-process" in r.hits:
+        ph = {k: statistics.median(v) for k, v in r.phases.items()}
+        wall = r.hits["credential-process"].a.median
+        bare = r.hits["credential-process"].b.median
+        parts = [
+            ("`import rolecall.cli`", ph["import_cli_ms"]),
+            ("`import rolecall.core.sts` (deferred, in `Context.session`)", ph["import_sts_ms"]),
+            ("`build_parser` (argparse, one command)", ph["build_parser_ms"]),
+            ("`Context.catalogue` (catalogue from its parsed cache)", ph["catalogue_ms"]),
+            ("`Assumer.plan`", ph["plan_ms"]),
+            ("`Assumer.cached` (read the session file)", ph["cache_read_ms"]),
+            ("rest of `Context.session`", ph["session_other_ms"]),
+            ("rest of `main` (parse args, handler, JSON out)", ph["main_other_ms"]),
+        ]
+        outside = wall - ph["in_script_ms"]
+        lines += [
+            "",
+            f"Where a hit's time goes (`hit_phases.py`: `perf_counter` around the parts of "
+            f"`cli.main` in a fresh process, median of {s.importtime_n}; stdlib imports are "
+            "counted where rolecall triggers them):",
+            "",
+            "| part | ms |",
+            "|---|---:|",
+            *(f"| {name} | {num(ms)} |" for name, ms in parts),
+            f"| **in the script, total** | **{num(ph['in_script_ms'])}** |",
+            f"| outside the script: interpreter start-up, `site`, teardown (whole-process wall "
+            f"{num(wall)} − in-script) | {num(outside)} |",
+            f"| for comparison: `python -c pass`, whole process | {num(bare)} |",
+            f"| budget at {HIT_TARGET:.0f}× `-c pass` | {num(HIT_TARGET * bare)} |",
+            "",
+            f"Modules: {ph['modules_before']:.0f} loaded when the script starts, "
+            f"{ph['modules_after']:.0f} at the end.",
         ]
     lines += [
         "",

@@ -314,12 +314,17 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
             by_query[st["query"]].append(st)
         lines += [
             "",
-            "Per step (medians over rounds and processes, ms): key → `_filter` start is the "
-            "Input's `Changed` message reaching the app; `_filter` is the search plus "
-            "`CatalogueList.set_rows`; then `_filter` end → painted result.",
+            "Where the time goes, per step (medians over rounds and processes, ms): "
+            "key→`_filter` is the Input's `Changed` message reaching the app; `_filter` is the "
+            "search plus `CatalogueList.set_rows`; `_filter`→paint is the rest up to the painted "
+            "result. paints = frames painted during the step (Textual paints at most one frame "
+            "per 1/60 s, and only once the screen is idle); frame CPU = time in "
+            "`Screen._on_timer_update` (layout, compositor, ANSI, write) during the step; GC = "
+            "time in the cyclic garbage collector during the step (any thread).",
             "",
-            "| query | rows | key→paint | max | key→`_filter` | `_filter` | `_filter`→paint |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| query | rows | key→paint | max | key→`_filter` | `_filter` | `_filter`→paint "
+            "| paints | frame CPU | GC | steps with a gen-2 GC |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for query, group in by_query.items():
 
@@ -329,11 +334,28 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
 
             worst = max(g["key_to_paint_ms"] for g in group)
             shown = query or "''"
+            gen2 = sum(1 for g in group if g["gen2_collections"])
             lines.append(
                 f"| `{shown}` | {group[0]['rows']:,} | {med('key_to_paint_ms')} "
                 f"| {num(worst)} | {med('key_to_filter_ms')} | {med('filter_ms')} "
-                f"| {med('filter_to_paint_ms')} |"
+                f"| {med('filter_to_paint_ms')} | {med('paints')} | {med('screen_update_ms')} "
+                f"| {med('gc_ms')} | {gen2}/{len(group)} |"
             )
+        clean = [st["key_to_paint_ms"] for st in steps if not st["gen2_collections"]]
+        typing_gc = [run.figures["gc_while_typing"] for run in r.keys]
+        count2 = sum(g["count"][2] for g in typing_gc)
+        total2 = sum(g["total_ms"][2] for g in typing_gc)
+        total1 = sum(g["total_ms"][1] for g in typing_gc)
+        longest2 = max(g["max_ms"][2] for g in typing_gc)
+        objects = statistics.median(run.figures["tracked_objects_after_typing"] for run in r.keys)
+        lines += [
+            "",
+            f"GC while typing (all runs): {count2} generation-2 collections, {num(total2)} ms in "
+            f"total, longest {num(longest2)} ms; generation 1: {num(total1)} ms in total; "
+            f"{objects:,.0f} GC-tracked objects after typing (median). Steps without a gen-2 "
+            f"collection: median {num(statistics.median(clean)) if clean else '–'} ms, p95 "
+            f"{num(percentile(clean, 95)) if clean else '–'} ms (n = {len(clean)}).",
+        ]
     big = r.paints.get(KEYS_ROLES)
     if big is not None:
         paint_rss = [x.maxrss_kib for x in big.rolecall]
@@ -364,5 +386,33 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
             f"Verdict on the worst of these: {mib(worst)} vs ≤ {RSS_TARGET_MIB:.0f} MiB → "
             f"{verdict(met)}. The minimal app: "
             f"{mib(statistics.median(x.maxrss_kib for x in big.minimal))}.",
+            "",
+            "Where the memory goes: the process's VmRSS at each milestone (median), against the "
+            "minimal app's.",
+            "",
+            "| process | " + " | ".join(RSS_MARKS.values()) + " | peak |",
+            "|---|" + "---:|" * (len(RSS_MARKS) + 1),
+            _rss_row(f"rolecall, {KEYS_ROLES:,} roles, typing runs", r.keys),
+            _rss_row(f"rolecall, {KEYS_ROLES:,} roles, paint runs", big.rolecall),
+            _rss_row("minimal app", big.minimal),
         ]
     return lines, verdicts
+
+
+RSS_MARKS = {
+    "imports": "imports done",
+    "catalogue": "catalogue loaded",
+    "data": "app built",
+    "first_paint": "first paint",
+    "typed": "after typing",
+}
+
+
+def _rss_row(name: str, runs: Sequence[Run]) -> str:
+    cells = []
+    for mark in RSS_MARKS:
+        values = [run.figures.get("rss_kib", {}).get(mark) for run in runs]
+        present = [v for v in values if v]
+        cells.append(mib(statistics.median(present)) if present else "–")
+    peak = mib(statistics.median(run.maxrss_kib for run in runs)) if runs else "–"
+    return f"| {name} | " + " | ".join(cells) + f" | {peak} |"

@@ -34,6 +34,7 @@ import time
 STARTED = time.time()
 
 import asyncio  # noqa: E402
+import gc  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
@@ -66,10 +67,38 @@ class Probe:
         self.steps: list[dict[str, Any]] = []
         self.filters: list[tuple[float, float]] = []
         """(start, end) perf_counter of every `RolecallApp._filter` call."""
+        self.gc_ms = [0.0, 0.0, 0.0]
+        """Milliseconds spent in the cyclic GC, per generation (main thread or not)."""
+        self.gc_count = [0, 0, 0]
+        self.gc_max_ms = [0.0, 0.0, 0.0]
+        self._gc_started = 0.0
+        self.updates_ms = 0.0
+        """Milliseconds in `Screen._on_timer_update` (layout, compositor, ANSI, write)."""
+        self.step_paints = 0
+
+    def on_gc(self, phase: str, info: dict[str, int]) -> None:
+        """A `gc.callbacks` hook: time every collection."""
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        generation = info["generation"]
+        took = (time.perf_counter() - self._gc_started) * 1e3
+        self.gc_ms[generation] += took
+        self.gc_count[generation] += 1
+        self.gc_max_ms[generation] = max(self.gc_max_ms[generation], took)
+
+    def gc_figures(self) -> dict[str, list[float]]:
+        """GC totals so far: count, total ms and longest pause per generation."""
+        return {
+            "count": list(self.gc_count),
+            "total_ms": list(self.gc_ms),
+            "max_ms": list(self.gc_max_ms),
+        }
 
     def mark(self, name: str) -> None:
-        """Record a milestone (wall clock; converted to ms since T0 at the end)."""
+        """Record a milestone (wall clock; converted to ms since T0 at the end) and VmRSS."""
         self.figures["marks"][name] = time.time()
+        self.figures.setdefault("rss_kib", {})[name] = rss_kib()
 
     def displayed(self, update: object) -> None:
         """Called after every `App._display`."""
@@ -81,19 +110,21 @@ class Probe:
             if not self.ready(update):
                 self.figures["paints_before_first"] += 1
                 return
-            self.first_paint = time.time()
-            self.figures["marks"]["first_paint"] = self.first_paint
+            self.mark("first_paint")
+            self.first_paint = self.figures["marks"]["first_paint"]
             if self.profiler is not None:
                 self.profiler.disable()
             self.figures["boto3_at_first_paint"] = "boto3" in sys.modules
             self.figures["botocore_at_first_paint"] = "botocore" in sys.modules
             self.figures["modules_at_first_paint"] = len(sys.modules)
+            self.figures["gc_before_first_paint"] = self.gc_figures()
             if self.action == "paint":
                 self.app.exit()
             else:
                 self.app.run_worker(self.type_keys(), name="bench-keys", exclusive=False)
             return
         if self.expect is not None and self.future is not None and not self.future.done():
+            self.step_paints += 1
             app = self.app
             if app.query_text == self.expect and touches(update, app.query_one("#catalogue")):
                 self.future.set_result(time.perf_counter())
@@ -109,12 +140,17 @@ class Probe:
         await asyncio.sleep(SETTLE_S)
         if self.profiler is not None:
             self.profiler.enable()
+        gc_at_start = self.gc_figures()
+        self.gc_max_ms = [0.0, 0.0, 0.0]
         for round_ in range(self.rounds):
             for query in SEQUENCE:
                 await asyncio.sleep(GAP_S)
                 self.future = loop.create_future()
                 self.expect = query
                 done_filters = len(self.filters)
+                self.step_paints = 0
+                gc_before, updates_before = sum(self.gc_ms), self.updates_ms
+                gen2_before = self.gc_count[2]
                 start = time.perf_counter()
                 search.value = query
                 try:
@@ -132,10 +168,22 @@ class Probe:
                         "key_to_filter_ms": (filters[0][0] - start) * 1e3 if filters else None,
                         "filter_ms": sum(b - a for a, b in filters) * 1e3,
                         "filter_to_paint_ms": (end - filters[-1][1]) * 1e3 if filters else None,
+                        "paints": self.step_paints,
+                        "screen_update_ms": self.updates_ms - updates_before,
+                        "gc_ms": sum(self.gc_ms) - gc_before,
+                        "gen2_collections": self.gc_count[2] - gen2_before,
                         "perf_start": start,
                         "perf_end": end,
                     }
                 )
+        self.figures["gc_while_typing"] = {
+            key: [b - a for a, b in zip(gc_at_start[key], values, strict=True)]
+            for key, values in self.gc_figures().items()
+            if key != "max_ms"
+        }
+        self.figures["gc_while_typing"]["max_ms"] = self.gc_max_ms
+        self.figures["tracked_objects_after_typing"] = len(gc.get_objects())
+        self.mark("typed")
         if self.profiler is not None:
             self.profiler.disable()
         app.exit()
@@ -149,6 +197,28 @@ class Probe:
             self.filters.append((start, time.perf_counter()))
 
         return wrapper
+
+    def timed_update(self, update: Callable[[Any], None]) -> Callable[[Any], None]:
+        """Wrap `Screen._on_timer_update` (a frame: layout, compositor, ANSI, write)."""
+
+        def wrapper(screen: Any) -> None:
+            start = time.perf_counter()
+            update(screen)
+            self.updates_ms += (time.perf_counter() - start) * 1e3
+
+        return wrapper
+
+
+def rss_kib() -> int:
+    """This process's resident set size now (VmRSS), in KiB; 0 without /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def touches(update: object, widget: Any) -> bool:
@@ -232,6 +302,12 @@ def run_rolecall(probe: Probe) -> None:
     probe.mounted = True  # `ready` itself waits for the list, which exists only after mount
     app._display = MethodType(display, app)  # type: ignore[method-assign]
     app._filter = probe.timed_filter(app._filter)  # type: ignore[method-assign]
+    if probe.action == "keys":
+        from textual.screen import Screen
+
+        Screen._on_timer_update = probe.timed_update(  # type: ignore[method-assign,assignment]
+            Screen._on_timer_update
+        )
     app.run()
 
 
@@ -258,6 +334,7 @@ def main(argv: list[str]) -> int:
         if action == "paint":
             profiler.enable()
     probe = Probe(action, rounds, profiler)
+    gc.callbacks.append(probe.on_gc)
     if kind == "minimal":
         run_minimal(probe)
     else:

@@ -39,6 +39,7 @@ COMMANDS = frozenset(
         "journal",
         "prompt",
         "demo",
+        "import",
     }
 )
 """Every command name (the parser for just one of them is built when it is named)."""
@@ -834,6 +835,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
             "demo running elsewhere, or of a new one that runs until Ctrl-C)",
         )
         p.set_defaults(handler=cmd_demo)
+    if wanted("import"):
+        from rolecall.cli_import import add_import_parser
+
+        add_import_parser(commands)
     return parser
 
 

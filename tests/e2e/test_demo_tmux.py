@@ -1,0 +1,89 @@
+"""`rolecall demo` in a real terminal (tmux): assume with keys, then a shell on the emulator."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import isolated_env
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+        return result.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "demo")
+
+    def wait_for(self, text: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} never appeared:\n{self.screen()}")
+
+    def keys(self, *keys: str, literal: bool = False) -> None:
+        self("send-keys", "-t", "demo", *(["-l"] if literal else []), *keys)
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    session = Tmux(f"rolecall-test-{uuid.uuid4().hex[:8]}")
+    yield session
+    subprocess.run(["tmux", "-L", session.socket, "kill-server"], capture_output=True, check=False)
+
+
+def test_demo_assume_and_shell(tmp_path: Path, tmux: Tmux) -> None:
+    env = isolated_env(tmp_path)
+    env.update(TERM="xterm-256color", SHELL="/bin/sh", TMPDIR=str(tmp_path), PS1="$ ")
+    exports = " ".join(f"{k}={v!r}" for k, v in env.items() if k.isidentifier())
+    command = f"env -i {exports} {sys.executable} -m rolecall demo; echo EXIT=$?; sleep 30"
+    tmux("new-session", "-d", "-s", "demo", "-x", "150", "-y", "40", command)
+    tmux.wait_for("payments-dev/Developer")
+    tmux.wait_for("user/alice")  # the header resolved who we are, after first paint
+    for _ in range(4):  # identity, payments-prod x3 -> payments-dev/Developer
+        tmux.keys("Down")
+    tmux.wait_for("ARN        arn:aws:iam::222222222222:role/Developer")
+    tmux.keys("Enter")
+    tmux.wait_for("14:5")  # the sessions panel counts the 15-minute session down
+    tmux.keys("s")
+    deadline = time.monotonic() + 20
+    while not tmux.screen().strip().endswith("$"):  # the TUI gave the terminal to the shell
+        assert time.monotonic() < deadline, tmux.screen()
+        time.sleep(0.2)
+    code = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
+    probe = f'{sys.executable} -c "{code}"'
+    tmux.keys(probe, literal=True)
+    tmux.keys("Enter")
+    screen = tmux.wait_for("arn:aws:sts::222222222222:assumed-role/Developer/")
+    assert "Traceback" not in screen
+    tmux.keys("exit", literal=True)
+    tmux.keys("Enter")
+    tmux.wait_for("Shell for payments-dev/Developer exited (0)")
+    tmux.keys("q")
+    tmux.wait_for("EXIT=0")
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith("rolecall-demo")]
+    assert leftovers == []
+    assert os.environ.get("AWS_ENDPOINT_URL") is None
