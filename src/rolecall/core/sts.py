@@ -379,6 +379,8 @@ class Assumer:
         try:
             client = self._client(hop, source)
             endpoint = str(client.meta.endpoint_url)
+            if previous is None and self._is_sso_profile_of(role):
+                return self._sso_session(hop)
             name = self._session_name(hop, client)
             params: dict[str, Any] = {
                 "RoleArn": role.arn,
@@ -418,6 +420,58 @@ class Assumer:
                 duration=hop.duration,
             ) from None
         return self._session_from(response, hop, name, params.get("SourceIdentity"))
+
+    def _is_sso_profile_of(self, role: Role) -> bool:
+        """Whether the role's source profile *is* the role: an IAM Identity Center profile
+        for this account and permission set, whose credentials are the session itself
+        (AssumeRole cannot reach a permission set's role)."""
+        if role.source_profile is None:
+            return False
+        config = self._boto_session(role.source_profile)._session.get_scoped_config()
+        return bool(
+            config.get("sso_account_id") == role.account_id
+            and config.get("sso_role_name") == role.name
+        )
+
+    def _sso_session(self, hop: Hop) -> Session:
+        """The SSO profile's own role credentials as the session (no AssumeRole call)."""
+        credentials = self._boto_session(hop.role.source_profile).get_credentials()
+        if credentials is None:
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError
+        frozen = credentials.get_frozen_credentials()
+        expiry = getattr(credentials, "_expiry_time", None)
+        if not isinstance(expiry, datetime):
+            raise ValueError("SSO credentials without an expiry")
+        identity = self._client_with(hop, frozen).get_caller_identity()
+        arn = str(identity["Arn"])
+        return Session(
+            target=hop.role.target,
+            role_arn=hop.role.arn,
+            session_name=arn.rsplit("/", 1)[-1],
+            source_identity=None,
+            assumed_role_arn=arn,
+            region=hop.region,
+            issued_at=utc(self.clock()).replace(microsecond=0),
+            credentials=Credentials(
+                access_key_id=frozen.access_key,
+                secret_access_key=Secret(frozen.secret_key),
+                session_token=Secret(frozen.token or ""),
+                expiration=utc(expiry).replace(microsecond=0),
+            ),
+        )
+
+    def _client_with(self, hop: Hop, frozen: Any) -> Any:
+        return self._client(
+            hop,
+            Credentials(
+                frozen.access_key,
+                Secret(frozen.secret_key),
+                Secret(frozen.token or ""),
+                datetime.now(UTC),
+            ),
+        )
 
     def _session_name(self, hop: Hop, client: Any) -> str:
         if hop.explicit:
