@@ -32,8 +32,8 @@ screenshots: $(STAMP)
 	$(BIN)/python screenshots/make_screenshots.py
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench screenshots
+	$(BIN)/ruff check src tests bench screenshots
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
