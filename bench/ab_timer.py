@@ -8,8 +8,8 @@ stdout and stderr go to /dev/null, and it is reaped with `wait4`: the wall time 
 before the spawn to just after the reap (`perf_counter_ns`), and the peak RSS is the child's
 `ru_maxrss`. The environment is inherited from the caller.
 
-Prints one line per measured run, `A|B WALL_NS MAXRSS_KIB EXIT_STATUS`, then
-`timer_hwm_kib KIB`.
+Prints one line per measured run, `A|B WALL_NS MAXRSS_KIB EXIT_STATUS CPU_US` (CPU_US: the
+child's user + system time from the same rusage), then `timer_hwm_kib KIB`.
 
 Why a separate, import-free process: on Linux a spawned child's `ru_maxrss` starts from the
 peak RSS of the process that spawned it (the parent's memory is the child's until `exec`), so
@@ -22,8 +22,8 @@ import sys
 import time
 
 
-def spawn(argv: list[str]) -> tuple[int, int, int]:
-    """Run argv once; return (wall ns, peak RSS KiB, exit status)."""
+def spawn(argv: list[str]) -> tuple[int, int, int, int]:
+    """Run argv once; return (wall ns, peak RSS KiB, exit status, CPU µs)."""
     actions = [
         (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
@@ -32,7 +32,8 @@ def spawn(argv: list[str]) -> tuple[int, int, int]:
     pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter_ns() - start
-    return wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+    cpu = round((usage.ru_utime + usage.ru_stime) * 1e6)
+    return wall, usage.ru_maxrss, os.waitstatus_to_exitcode(status), cpu
 
 
 def own_hwm_kib() -> int:
@@ -61,9 +62,9 @@ def main(argv: list[str]) -> int:
     for i in range(warmup + n):
         order = (("A", a), ("B", b)) if i % 2 == 0 else (("B", b), ("A", a))
         for label, command in order:
-            wall, rss, code = spawn(command)
+            wall, rss, code, cpu = spawn(command)
             if i >= warmup:
-                lines.append(f"{label} {wall} {rss} {code}")
+                lines.append(f"{label} {wall} {rss} {code} {cpu}")
     lines.append(f"timer_hwm_kib {own_hwm_kib()}")
     print("\n".join(lines))
     return 0

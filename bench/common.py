@@ -119,6 +119,9 @@ class AbResult:
     a_rss_kib: list[float]
     b_rss_kib: list[float]
     timer_hwm_kib: int
+    a_cpu_ms: list[float]
+    b_cpu_ms: list[float]
+    """User + system CPU time of each run (from `wait4`)."""
 
     @property
     def a(self) -> Spread:
@@ -136,6 +139,11 @@ class AbResult:
         return statistics.median(self.a_ms) / statistics.median(self.b_ms)
 
     @property
+    def cpu_ratio(self) -> float:
+        """Median CPU time of A over B's: what the host's load changes least."""
+        return statistics.median(self.a_cpu_ms) / statistics.median(self.b_cpu_ms)
+
+    @property
     def pair_ratio(self) -> Spread:
         """A/B of each pair."""
         return Spread.of([x / y for x, y in zip(self.a_ms, self.b_ms, strict=True)])
@@ -151,22 +159,24 @@ def ab_pairs(
     )
     if timed.returncode != 0:
         raise BenchError(f"ab_timer failed: {timed.stderr.strip()}")
-    runs: dict[str, list[tuple[float, float]]] = {"A": [], "B": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {"A": [], "B": []}
     hwm = 0
     for line in timed.stdout.splitlines():
         fields = line.split()
         if fields[0] == "timer_hwm_kib":
             hwm = int(fields[1])
             continue
-        label, wall_ns, rss, status = fields
+        label, wall_ns, rss, status, cpu_us = fields
         if status != "0":
             command = " ".join(a if label == "A" else b)
             raise BenchError(f"a timed run of `{command}` exited with {status}")
-        runs[label].append((int(wall_ns) / 1e6, float(rss)))
+        runs[label].append((int(wall_ns) / 1e6, float(rss), int(cpu_us) / 1e3))
     return AbResult(
-        a_ms=[wall for wall, _ in runs["A"]],
-        b_ms=[wall for wall, _ in runs["B"]],
-        a_rss_kib=[rss for _, rss in runs["A"]],
-        b_rss_kib=[rss for _, rss in runs["B"]],
+        a_ms=[wall for wall, _, _ in runs["A"]],
+        b_ms=[wall for wall, _, _ in runs["B"]],
+        a_rss_kib=[rss for _, rss, _ in runs["A"]],
+        b_rss_kib=[rss for _, rss, _ in runs["B"]],
         timer_hwm_kib=hwm,
+        a_cpu_ms=[cpu for _, _, cpu in runs["A"]],
+        b_cpu_ms=[cpu for _, _, cpu in runs["B"]],
     )

@@ -1,15 +1,17 @@
-"""rolecall benchmarks: catalogue load (cold and warm) and `rolecall list QUERY` start-up.
+"""rolecall benchmarks: catalogue load, `rolecall list`, the STS paths and the TUI.
 
     make bench                      # = .venv/bin/python bench/run.py
     .venv/bin/python bench/run.py --quick     # smoke run, small n, writes results/quick.md
+    .venv/bin/python bench/run.py --sections sts,tui   # only some parts
 
 Method (after /work/shared/reference/performance-baseline.md): every figure comes from fresh
 processes; in-process figures use `perf_counter` inside each fresh process; whole-process
-figures come from a lean external timer (`ab_timer.py`: `posix_spawn` + `wait4`, wall time
-and the kernel's peak RSS), with the A/B pair alternated in the same run after warm-up.
-Reported: medians with [min-max], and ratios.
+figures come from a lean external timer (`ab_timer.py`: `posix_spawn` + `wait4`, wall time,
+CPU time and the kernel's peak RSS; `pty_timer.py` for TUI processes on a pseudo-terminal),
+with the A/B pair alternated in the same run after warm-up. Reported: medians with
+[min-max], and ratios.
 
-For 1k, 10k and 50k roles (catalogues from `gen_catalogue.py`, deterministic):
+`catalogue`: for 1k, 10k and 50k roles (catalogues from `gen_catalogue.py`, deterministic):
 
 * cold load: `catalogue.load(path, cache_dir)` with an empty cache dir (TOML parse, validation,
   cache write), one fresh process per run;
@@ -18,7 +20,15 @@ For 1k, 10k and 50k roles (catalogues from `gen_catalogue.py`, deterministic):
 * `rolecall list QUERY` (warm cache, stdout to /dev/null, `ROLECALL_HOME` in a temp dir)
   against `python -c pass`, alternated.
 
-The table goes to stdout and to `bench/results/latest.md` (`quick.md` for `--quick`).
+`sts` (`sts_bench.py`, against a local moto server in its own process): cache-hit
+`credential-process` and `env` against `python -c pass` (plus import checks and a phase
+breakdown), and `env --no-cache` against a minimal boto3 script.
+
+`tui` (`tui_bench.py`, `tui_probe.py` on a 150x40 pty): first content paint at 10k and 50k
+roles against a minimal Textual app, keystroke to painted result at 50k, peak RSS at 50k.
+
+Every target is printed with its figure and MET / NOT MET at the top of the report. The
+report goes to stdout and to `bench/results/latest.md` (`quick.md` for `--quick`).
 """
 
 from __future__ import annotations

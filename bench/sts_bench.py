@@ -301,6 +301,11 @@ def measure(work: Path, aws: Mapping[str, str], s: StsSettings, log: IO[str]) ->
 # Report
 
 
+def _cpu(ab: AbResult) -> str:
+    a, b = statistics.median(ab.a_cpu_ms), statistics.median(ab.b_cpu_ms)
+    return f"{num(a)} vs {num(b)}: {ab.cpu_ratio:.2f}×"
+
+
 def _top(values: Mapping[str, float], k: int, skip: Sequence[str] = ()) -> str:
     ranked = sorted(((v, m) for m, v in values.items() if m not in skip), reverse=True)[:k]
     return ", ".join(f"`{m}` {v / 1000:.1f}" for v, m in ranked)
@@ -334,9 +339,9 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
         f"n = {s.hit_n} pairs after {s.hit_warmup} warm-up pairs.",
         "",
         "| command | wall | `python -c pass` | ratio of medians | paired ratio "
-        "| peak RSS | boto3/botocore/textual/rich imported | modules imported "
-        "| target | verdict |",
-        "|---|---:|---:|---:|---:|---:|---|---:|---|---|",
+        "| CPU time, ratio ¹ | peak RSS | boto3/botocore/textual/rich imported "
+        "| modules imported | target | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|",
     ]
     bare_modules = len(r.bare_imports.modules) if r.bare_imports else 0
     for name, ab in r.hits.items():
@@ -348,7 +353,8 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
         )
         lines.append(
             f"| `rolecall {name} {TARGET}` | {ab.a.ms()} | {ab.b.ms()} | {ab.ratio:.2f}× "
-            f"| {ab.pair_ratio.ratio()} | {mib(statistics.median(ab.a_rss_kib))} | {heavy} "
+            f"| {ab.pair_ratio.ratio()} | {_cpu(ab)} | {mib(statistics.median(ab.a_rss_kib))} "
+            f"| {heavy} "
             f"| {len(imports.modules)} ({bare_modules} for `-c pass`) "
             f"| ≤ {HIT_TARGET:.0f}× | {verdict(met)} |"
         )
@@ -358,6 +364,9 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
         "no STS call was journalled, the cached access key came back), and `-X importtime` "
         "shows no module of boto3, botocore, s3transfer, urllib3, textual or rich on the hit "
         "path (column above).",
+        "",
+        "¹ User + system CPU time from `wait4`, A vs B and the ratio of their medians: the "
+        "host's load inflates wall times but hardly CPU times. The verdict uses wall times.",
     ]
     cp = r.hit_imports.get("credential-process")
     if cp is not None and r.bare_imports is not None:
@@ -427,11 +436,12 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
             "region_name='eu-west-1').assume_role(...)` with the RoleArn, RoleSessionName, "
             "DurationSeconds and SourceIdentity rolecall sent, then three `export` lines.",
             "",
-            "| command | wall | boto3 script | ratio of medians | paired ratio | peak RSS "
-            "| boto3 script RSS | target | verdict |",
-            "|---|---:|---:|---:|---:|---:|---:|---|---|",
+            "| command | wall | boto3 script | ratio of medians | paired ratio "
+            "| CPU time, ratio ¹ | peak RSS | boto3 script RSS | target | verdict |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
             f"| `rolecall env {TARGET} --no-cache` | {ab.a.ms()} | {ab.b.ms()} "
-            f"| {ab.ratio:.2f}× | {ab.pair_ratio.ratio()} | {mib(statistics.median(ab.a_rss_kib))} "
+            f"| {ab.ratio:.2f}× | {ab.pair_ratio.ratio()} | {_cpu(ab)} "
+            f"| {mib(statistics.median(ab.a_rss_kib))} "
             f"| {mib(statistics.median(ab.b_rss_kib))} | ≤ {MISS_TARGET}× | {verdict(met)} |",
             "",
             f"Checked: {r.miss_checks}.",

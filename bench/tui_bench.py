@@ -55,12 +55,15 @@ class TuiSettings:
 
     paint_n: int
     paint_warmup: int
+    """Warm-up pairs before the first size's pairs (they also fill the bytecode cache)."""
+    paint_warmup_later: int
+    """Warm-up pairs before each later size's pairs."""
     keys_runs: int
     keys_rounds: int
 
 
-FULL = TuiSettings(paint_n=11, paint_warmup=1, keys_runs=3, keys_rounds=3)
-QUICK = TuiSettings(paint_n=2, paint_warmup=1, keys_runs=1, keys_rounds=1)
+FULL = TuiSettings(paint_n=11, paint_warmup=1, paint_warmup_later=1, keys_runs=3, keys_rounds=3)
+QUICK = TuiSettings(paint_n=2, paint_warmup=1, paint_warmup_later=0, keys_runs=1, keys_rounds=1)
 
 
 @dataclass(frozen=True)
@@ -185,8 +188,9 @@ def measure(
         cache = prepare(home, roles)
         before = fingerprint(cache)
         print(f"bench: TUI first paint, {roles:,} roles...", file=log, flush=True)
+        warmup = s.paint_warmup if roles == SIZES[0] else s.paint_warmup_later
         runs = pty_runs(
-            [[*probe, "rolecall", "paint"], minimal], s.paint_warmup, s.paint_n, env_for(home), work
+            [[*probe, "rolecall", "paint"], minimal], warmup, s.paint_n, env_for(home), work
         )
         result.paints[roles] = PaintResult(
             roles,
@@ -213,6 +217,56 @@ def _spread(values: Sequence[float]) -> str:
     return Spread.of(values).ms()
 
 
+PAINT_PHASES = (
+    ("fork → script start (interpreter start-up)", "", "start"),
+    ("imports (textual; rolecall.ui.app and the CLI for rolecall)", "start", "imports"),
+    ("catalogue load (warm parsed cache)", "imports", "catalogue"),
+    ("catalogue → app built (`Workspace`, `make_app`)", "catalogue", "data"),
+    (
+        "app built → first content paint (`App.run`: driver, CSS, compose, mount, frame)",
+        "data",
+        "first_paint",
+    ),
+    ("**fork → first content paint**", "", "first_paint"),
+)
+
+
+def _phase(runs: Sequence[Run], start: str, end: str) -> str:
+    """Median ms between two milestones ("" = the fork); "–" where a run lacks them."""
+    values = []
+    for run in runs:
+        marks = run.figures["marks"]
+        if end not in marks:
+            return "–"
+        if not start:
+            begin = 0.0
+        elif start in marks:
+            begin = marks[start]
+        elif start == "catalogue":  # the minimal app has no catalogue to load
+            begin = marks["imports"]
+        else:
+            return "–"
+        values.append(marks[end] - begin)
+    return num(statistics.median(values))
+
+
+def _cpu(runs: Sequence[Run]) -> str:
+    values = [run.figures.get("cpu_at_first_paint_ms") for run in runs]
+    present = [v for v in values if v is not None]
+    return num(statistics.median(present)) if present else "–"
+
+
+def _gc_before(runs: Sequence[Run], generation: int) -> str:
+    values = []
+    for run in runs:
+        gc = run.figures["gc_before_first_paint"]
+        if generation >= 0:
+            values.append(gc["total_ms"][generation])
+        else:
+            values.append(gc["total_ms"][0] + gc["total_ms"][1])
+    return num(statistics.median(values))
+
+
 def _yes_no(runs: Sequence[Run], key: str) -> str:
     flags = {bool(r.figures.get(key)) for r in runs}
     return "yes" if flags == {True} else "no" if flags == {False} else "sometimes"
@@ -234,7 +288,7 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
         f"Milliseconds from the fork to the first content paint (the first `App._display` with "
         f"a non-None `CompositorUpdate` after mount; for rolecall one that covers the catalogue "
         f"list with its rows laid out), median [min–max]; n = {s.paint_n} alternated pairs "
-        f"after {s.paint_warmup} warm-up pair; each process calls `exit()` at that paint. "
+        f"after {s.paint_warmup} warm-up pair(s); each process calls `exit()` at that paint. "
         "rolecall is built as `cmd_tui` builds it (`cli.Context` → catalogue from the warm "
         "parsed cache → `Workspace` → `make_app`).",
         "",
@@ -264,6 +318,35 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
             f"{mib(statistics.median(x.maxrss_kib for x in p.minimal))} "
             f"| ≤ {target}× | {verdict(met)} |"
         )
+    if r.paints:
+        lines += [
+            "",
+            "Where the first-paint time goes (medians, ms; the milestones are the probe's own: "
+            "script start, imports done, catalogue loaded, app built, first content paint):",
+            "",
+            "| phase | "
+            + " | ".join(f"rolecall {roles // 1000}k | minimal" for roles in r.paints)
+            + " |",
+            "|---|" + "---:|---:|" * len(r.paints),
+        ]
+        for name, start, end in PAINT_PHASES:
+            cells = []
+            for p in r.paints.values():
+                cells.append(_phase(p.rolecall, start, end))
+                cells.append(_phase(p.minimal, start, end))
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        cells = []
+        for p in r.paints.values():
+            cells += [_cpu(p.rolecall), _cpu(p.minimal)]
+        lines.append(
+            "| process CPU time, start → first content paint (all threads; wall minus this is "
+            "waiting, mostly for the host's CPUs) | " + " | ".join(cells) + " |"
+        )
+        for label, generation in (("GC gen 2 before first paint", 2), ("GC gen 0+1", -1)):
+            cells = []
+            for p in r.paints.values():
+                cells += [_gc_before(p.rolecall, generation), _gc_before(p.minimal, generation)]
+            lines.append(f"| {label} (inside the phases above) | " + " | ".join(cells) + " |")
     steps = key_samples(r.keys)
     if steps:
         values = [st["key_to_paint_ms"] for st in steps]
@@ -317,14 +400,16 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
             "Where the time goes, per step (medians over rounds and processes, ms): "
             "key→`_filter` is the Input's `Changed` message reaching the app; `_filter` is the "
             "search plus `CatalogueList.set_rows`; `_filter`→paint is the rest up to the painted "
-            "result. paints = frames painted during the step (Textual paints at most one frame "
-            "per 1/60 s, and only once the screen is idle); frame CPU = time in "
-            "`Screen._on_timer_update` (layout, compositor, ANSI, write) during the step; GC = "
-            "time in the cyclic garbage collector during the step (any thread).",
+            "result. main CPU = the main thread's CPU time over the step (`time.thread_time`; "
+            "the rest of key→paint is waiting: for the next frame, for other threads, or for "
+            "the host's CPUs); paints = frames painted during the step (Textual paints at most "
+            "one frame per 1/60 s, and only once the screen is idle); frames = wall (CPU) time "
+            "in `Screen._on_timer_update` (layout, compositor, ANSI, write) during the step; "
+            "GC = time in the cyclic garbage collector during the step (any thread).",
             "",
             "| query | rows | key→paint | max | key→`_filter` | `_filter` | `_filter`→paint "
-            "| paints | frame CPU | GC | steps with a gen-2 GC |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| main CPU | paints | frames | GC | steps with a gen-2 GC |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for query, group in by_query.items():
 
@@ -338,7 +423,8 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
             lines.append(
                 f"| `{shown}` | {group[0]['rows']:,} | {med('key_to_paint_ms')} "
                 f"| {num(worst)} | {med('key_to_filter_ms')} | {med('filter_ms')} "
-                f"| {med('filter_to_paint_ms')} | {med('paints')} | {med('screen_update_ms')} "
+                f"| {med('filter_to_paint_ms')} | {med('main_thread_cpu_ms')} | {med('paints')} "
+                f"| {med('screen_update_ms')} ({med('screen_update_cpu_ms')}) "
                 f"| {med('gc_ms')} | {gen2}/{len(group)} |"
             )
         clean = [st["key_to_paint_ms"] for st in steps if not st["gen2_collections"]]
@@ -348,7 +434,11 @@ def report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[str, str
         total1 = sum(g["total_ms"][1] for g in typing_gc)
         longest2 = max(g["max_ms"][2] for g in typing_gc)
         objects = statistics.median(run.figures["tracked_objects_after_typing"] for run in r.keys)
+        cpu = [st["main_thread_cpu_ms"] for st in steps]
         lines += [
+            "",
+            f"Main-thread CPU per step over all samples: median {num(statistics.median(cpu))} ms, "
+            f"p95 {num(percentile(cpu, 95))} ms (key→paint minus this is waiting).",
             "",
             f"GC while typing (all runs): {count2} generation-2 collections, {num(total2)} ms in "
             f"total, longest {num(longest2)} ms; generation 1: {num(total1)} ms in total; "

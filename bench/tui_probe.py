@@ -20,11 +20,14 @@ the update covering the list).
   the app has applied that query (`RolecallApp.query_text`), i.e. the painted result.
 
 Figures go to the JSON file named by `BENCH_OUT`: milestones in ms since `BENCH_T0` (the
-parent's `time.time()` just before the fork), whether boto3/botocore were imported at first
-paint, and the key steps (each split into key → `_filter` start, `_filter` itself, and `_filter`
-end → painted result). With `--profile FILE`, cProfile (main thread) runs from the start of
-the imports to the first content paint (`paint`) or over the typing rounds (`keys`), and its
-stats go to FILE (for `pstats`).
+parent's `time.time()` just before the fork) with the VmRSS at each, whether boto3/botocore
+were imported at first paint, the process CPU time and the cyclic GC's pauses up to it, and the
+key steps. Each step is split into key → `_filter` start, `_filter` itself (search plus
+`CatalogueList.set_rows`) and `_filter` end → painted result, with the main thread's CPU time,
+the frames painted, the time in `Screen._on_timer_update` (wrapped in `keys` mode only) and
+the GC time. With `--profile FILE`, cProfile (main thread) runs from the start of the imports
+to the first content paint (`paint`) or over the typing rounds (`keys`), and its stats go to
+FILE (for `pstats`).
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class Probe:
         self._gc_started = 0.0
         self.updates_ms = 0.0
         """Milliseconds in `Screen._on_timer_update` (layout, compositor, ANSI, write)."""
+        self.updates_cpu_ms = 0.0
+        """The same, as main-thread CPU time (`time.thread_time`)."""
         self.step_paints = 0
 
     def on_gc(self, phase: str, info: dict[str, int]) -> None:
@@ -118,6 +123,7 @@ class Probe:
             self.figures["botocore_at_first_paint"] = "botocore" in sys.modules
             self.figures["modules_at_first_paint"] = len(sys.modules)
             self.figures["gc_before_first_paint"] = self.gc_figures()
+            self.figures["cpu_at_first_paint_ms"] = time.process_time() * 1e3
             if self.action == "paint":
                 self.app.exit()
             else:
@@ -150,13 +156,16 @@ class Probe:
                 done_filters = len(self.filters)
                 self.step_paints = 0
                 gc_before, updates_before = sum(self.gc_ms), self.updates_ms
+                updates_cpu_before = self.updates_cpu_ms
                 gen2_before = self.gc_count[2]
+                cpu_start = time.thread_time()
                 start = time.perf_counter()
                 search.value = query
                 try:
                     end = await asyncio.wait_for(self.future, STEP_TIMEOUT_S)
                 except TimeoutError:
                     end = float("nan")
+                cpu = (time.thread_time() - cpu_start) * 1e3
                 self.expect = None
                 filters = self.filters[done_filters:]
                 self.steps.append(
@@ -170,6 +179,8 @@ class Probe:
                         "filter_to_paint_ms": (end - filters[-1][1]) * 1e3 if filters else None,
                         "paints": self.step_paints,
                         "screen_update_ms": self.updates_ms - updates_before,
+                        "screen_update_cpu_ms": self.updates_cpu_ms - updates_cpu_before,
+                        "main_thread_cpu_ms": cpu,
                         "gc_ms": sum(self.gc_ms) - gc_before,
                         "gen2_collections": self.gc_count[2] - gen2_before,
                         "perf_start": start,
@@ -202,9 +213,10 @@ class Probe:
         """Wrap `Screen._on_timer_update` (a frame: layout, compositor, ANSI, write)."""
 
         def wrapper(screen: Any) -> None:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             update(screen)
             self.updates_ms += (time.perf_counter() - start) * 1e3
+            self.updates_cpu_ms += (time.thread_time() - cpu) * 1e3
 
         return wrapper
 

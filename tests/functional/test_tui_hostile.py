@@ -38,7 +38,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -49,6 +49,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from textual._compositor import LayoutUpdate
+from textual.containers import Vertical
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -478,20 +479,29 @@ class World:
 
     path: Path
     entries: list[Entry]
-    guarded: list[str]
-    asks: list[str]
-    profiles: list[str]
-    assumable: list[str]
+    guarded: dict[str, str]
+    """Targets of prod roles (typed confirmation) whose path is a hostile value."""
+    asks: dict[str, str]
+    """Targets whose template is a hostile value plus a free variable (variables dialog)."""
+    profiles: dict[str, str]
+    """Targets whose source profile is a hostile value (it does not exist: an error toast)."""
+    assumable: dict[str, str]
+    """Targets whose own template is a hostile value and needs no variable."""
+
+    @staticmethod
+    def worst_first(targets: dict[str, str], count: int) -> list[str]:
+        """`count` targets, those whose value could carry an action or a link first."""
+        return sorted(targets, key=lambda t: not clickable(targets[t]))[:count]
 
 
 def hostile_catalogue(directory: Path) -> World:
     session_names: dict[str, str] = {"default": "{user}@{host}"}
     accounts: list[dict[str, Any]] = []
     entries: list[Entry] = []
-    guarded: list[str] = []
-    asks: list[str] = []
-    profiles: list[str] = []
-    assumable: list[str] = []
+    guarded: dict[str, str] = {}
+    asks: dict[str, str] = {}
+    profiles: dict[str, str] = {}
+    assumable: dict[str, str] = {}
     for i, value in enumerate(ACCEPTED):
         assert accepts("description", value), ascii(value[:80])
         name = f"h{i:03d}"
@@ -504,21 +514,21 @@ def hostile_catalogue(directory: Path) -> World:
         if accepts("path", value):
             role["path"] = f"/{value}/"
             entry.places.append("path")
-            guarded.append(f"{name}/Guarded")
+            guarded[f"{name}/Guarded"] = value
             roles.append({"name": "Guarded", "path": f"/{value}/", "tags": ["prod"]})
         if accepts("template", value):
             session_names[f"t{i:03d}"] = value
             role["session_name"] = f"@t{i:03d}"
             entry.places.append("template")
             if not parse_template(value).free_variables:
-                assumable.append(entry.target)
+                assumable[entry.target] = value
         if accepts("template", value + "-{ticket}"):
             session_names[f"v{i:03d}"] = value + "-{ticket}"
             roles.append({"name": "Asks", "session_name": f"@v{i:03d}"})
-            asks.append(f"{name}/Asks")
+            asks[f"{name}/Asks"] = value
         if accepts("profile", value):
             roles.append({"name": "Profile", "source_profile": value})
-            profiles.append(f"{name}/Profile")
+            profiles[f"{name}/Profile"] = value
         accounts.append(
             {"name": name, "id": f"{900_000_000_000 + i}", "description": value, "roles": roles}
         )
@@ -558,13 +568,23 @@ class Screen:
     def text(self) -> str:
         return "\n".join(self.lines)
 
-    def text_in(self, region: Region) -> str:
-        """The text of the segments inside `region` (a widget's, in screen cells)."""
-        rows: dict[int, str] = {}
+    def rows_in(self, region: Region) -> list[tuple[int, int, str]]:
+        """(x, y, text) of each line of `region` (a widget's, in screen cells). The
+        compositor cuts segments at every widget edge, so a region's runs are its own."""
+        rows: dict[int, tuple[int, str]] = {}
         for run in self.runs:
-            if region.x <= run.x < region.right and region.y <= run.y < region.bottom:
-                rows[run.y] = rows.get(run.y, "") + run.segment.text
-        return "\n".join(rows[y] for y in sorted(rows))
+            if region.contains(run.x, run.y):
+                x, text = rows.get(run.y, (run.x, ""))
+                rows[run.y] = (min(x, run.x), text + run.segment.text)
+        return [(x, y, text) for y, (x, text) in sorted(rows.items())]
+
+    def text_in(self, region: Region) -> str:
+        """The lines of `region`."""
+        return "\n".join(text for _, _, text in self.rows_in(region))
+
+    def joined_in(self, region: Region) -> str:
+        """The lines of `region` run together: what a wrapped value reads as."""
+        return "".join(text.strip() for _, _, text in self.rows_in(region))
 
     def find(self, value: str) -> Iterator[tuple[int, int]]:
         """Cell positions (x, y) where `value` starts."""
@@ -645,10 +665,12 @@ def assert_svg_clean(app: RolecallApp, where: str) -> None:
 
 
 class Actions:
-    """Records every action the app runs (bindings, palette, markup `@click`)."""
+    """Records every action the app runs (key bindings, and markup `@click`/`@mouse.*`, which
+    `App._broker_event` hands to `run_action`)."""
 
     def __init__(self, app: RolecallApp, monkeypatch: pytest.MonkeyPatch) -> None:
         self.calls: list[str] = []
+        self.clicks = 0
         run_action = app.run_action
 
         async def recording(action: Any, *args: Any, **kwargs: Any) -> bool:
@@ -656,6 +678,13 @@ class Actions:
             return await run_action(action, *args, **kwargs)
 
         monkeypatch.setattr(app, "run_action", recording)
+
+    async def click(self, pilot: Pilot[Any], x: int, y: int) -> None:
+        """Click the cell (x, y); no action may run (a click is no key binding)."""
+        before = len(self.calls)
+        await pilot.click(offset=(x, y))
+        self.clicks += 1
+        assert self.calls[before:] == [], (x, y, self.calls[before:])
 
 
 def app_of(pilot: Pilot[Any]) -> RolecallApp:
@@ -672,31 +701,59 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float
     raise AssertionError("the app never reached the expected state")
 
 
-async def highlight(pilot: Pilot[Any], target: str) -> None:
+async def highlight(pilot: Pilot[Any], target: str) -> Screen:
+    """Move the cursor to `target`; return the first frame whose detail pane shows it."""
     app = app_of(pilot)
     listing = app.query_one(CatalogueList)
     index = app.workspace.catalogue.index_of(target)
     assert index is not None
     listing.cursor = listing.rows.index(index)
-    await pilot.pause()
-    role = app.highlighted_role()
-    assert role is not None and role.target == target
+    detail = app.query_one(RoleDetail)
+    for _ in range(500):
+        await pilot.pause(0.01)
+        screen = read_screen(app)
+        if target in screen.text_in(detail.region):
+            role = app.highlighted_role()
+            assert role is not None and role.target == target
+            return screen
+    raise AssertionError(f"{target} never showed in the detail pane")
+
+
+def session_for(panel: SessionsPanel, target: str) -> bool:
+    return any(active.session.target == target for active in panel.sessions)
+
+
+async def click_brackets(
+    pilot: Pilot[Any], actions: Actions, screen: Screen, region: Region
+) -> None:
+    """Click just inside the first bracket of every line of `region` that has one."""
+    for x, y, text in screen.rows_in(region):
+        start = text.find("[")
+        if start >= 0:
+            await actions.click(pilot, x + cell_len(text[:start]) + 1, y)
+
+
+def clickable(value: str) -> bool:
+    """Markup that would carry an action or a link if it were interpreted."""
+    return "[@" in value or "[link" in value
 
 
 async def click_on(
-    pilot: Pilot[Any], screen: Screen, value: str, clicked: set[tuple[int, int]]
-) -> int:
-    """Click the first, middle and last cell of every place `value` is shown (each cell once:
-    two clicks on one cell would be a double click, which assumes the role)."""
-    count = 0
-    width = cell_len(value)
-    for x, y in screen.find(value):
-        for dx in sorted({0, width // 2, max(width - 1, 0)}):
-            if (x + dx, y) not in clicked:
-                clicked.add((x + dx, y))
-                await pilot.click(offset=(x + dx, y))
-                count += 1
-    return count
+    pilot: Pilot[Any], actions: Actions, screen: Screen, value: str, once: bool = False
+) -> None:
+    """Click the middle of every place `value` is shown (`once`: of the first place in the
+    list and the first in the detail pane)."""
+    places = list(dict.fromkeys(screen.find(value)))
+    if once:
+        app = app_of(pilot)
+        regions = (app.query_one(CatalogueList).region, app.query_one(RoleDetail).region)
+        places = [
+            next(p for p in places if region.contains(*p))
+            for region in regions
+            if any(region.contains(*p) for p in places)
+        ]
+    for x, y in places:
+        await actions.click(pilot, x + cell_len(value) // 2, y)
 
 
 def hostile_app(
@@ -723,12 +780,8 @@ async def test_list_and_detail_show_every_value_literally_and_inertly(
         await until(pilot, lambda: app.caller is not None)
         listing = app.query_one(CatalogueList)
         assert len(listing.rows) == len(app.workspace.catalogue)
-        actions.calls.clear()
-        clicks = 0
-        clicked: set[tuple[int, int]] = set()
         for entry in world.entries:
-            await highlight(pilot, entry.target)
-            screen = read_screen(app)
+            screen = await highlight(pilot, entry.target)
             assert_inert(screen, entry.target)
             if entry.short:
                 # Markup shows as typed: in the detail pane ("About", "Template", the ARN)
@@ -738,13 +791,12 @@ async def test_list_and_detail_show_every_value_literally_and_inertly(
                 if "tag" in entry.places:
                     listed = screen.text_in(listing.region)
                     assert entry.value in listed, (entry.target, entry.value)
-                if "[" in entry.value or "]" in entry.value:
-                    clicked.clear()
-                    clicks += await click_on(pilot, screen, entry.value, clicked)
+                if clickable(entry.value):
+                    await click_on(pilot, actions, screen, entry.value, once=True)
             if set(entry.value) & set("<>&"):
                 assert_svg_clean(app, entry.target)
         await pilot.pause()
-        assert clicks >= 100
+        assert actions.clicks >= sum(clickable(e.value) and e.short for e in world.entries)
         assert actions.calls == []
         assert app.is_running and app.return_code is None
         assert not app.presenter and not app.workspace.state.favourites
@@ -753,42 +805,62 @@ async def test_list_and_detail_show_every_value_literally_and_inertly(
         assert fake_sts.calls() == []
 
 
-async def test_sessions_toasts_and_dialogs_stay_inert(
+async def test_sessions_and_error_toasts_stay_inert(
     world_app: tuple[RolecallApp, World], monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
 ) -> None:
     app, world = world_app
     actions = Actions(app, monkeypatch)
-    assert world.assumable and world.guarded and world.asks and world.profiles
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.caller is not None)
         panel = app.query_one(SessionsPanel)
         # Sessions whose names come from hostile templates (rendered, then sanitised).
-        for count, target in enumerate(world.assumable[:8], start=1):
+        assumed = World.worst_first(world.assumable, 4)
+        for target in assumed:
             await highlight(pilot, target)
             await pilot.press("enter")
-            await until(pilot, lambda n=count: len(panel.sessions) == n)
+            await until(pilot, partial(session_for, panel, target))
+        await pilot.pause()
         screen = read_screen(app)
         assert_inert(screen, "sessions")
         assert_svg_clean(app, "sessions")
+        sessions = screen.text_in(panel.region)
         for active in panel.sessions:
-            assert active.session.target in screen.text
-        # Error toasts that quote hostile profile names and ARNs with hostile paths.
-        await highlight(pilot, world.profiles[0])
+            assert active.session.target in sessions
+        # Error toasts quoting a hostile profile name and an ARN with a hostile path.
+        (profile,) = World.worst_first(world.profiles, 1)
+        await highlight(pilot, profile)
         await pilot.press("enter")
-        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications))
+        await until(
+            pilot,
+            lambda: any(world.profiles[profile] in n.message for n in app._notifications),
+        )
         fake_sts.mode = "access_denied"
-        path_entry = next(e for e in world.entries if "path" in e.places and "[" in e.value)
-        await highlight(pilot, path_entry.target)
+        denied = next(
+            e
+            for e in world.entries
+            if "path" in e.places and clickable(e.value) and e.target not in assumed
+        )
+        await highlight(pilot, denied.target)
         await pilot.press("enter")
-        await until(pilot, lambda: any(path_entry.value in n.message for n in app._notifications))
+        await until(pilot, lambda: any(denied.value in n.message for n in app._notifications))
         await pilot.pause()
         screen = read_screen(app)
         assert_inert(screen, "error toasts")
         assert_svg_clean(app, "error toasts")
-        fake_sts.mode = "ok"
-        app.clear_notifications()
+        assert denied.value in screen.text  # the ARN in the toast, literally
+        assert set(actions.calls) <= {"assume"}
+        assert app.is_running and app.return_code is None
+
+
+async def test_dialogs_and_help_stay_inert(
+    world_app: tuple[RolecallApp, World], monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
+) -> None:
+    app, world = world_app
+    actions = Actions(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.caller is not None)
         # The typed confirmation for a guarded role whose ARN carries a hostile path.
-        for target in world.guarded[:10]:
+        for target in World.worst_first(world.guarded, 3):
             await highlight(pilot, target)
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -796,26 +868,32 @@ async def test_sessions_toasts_and_dialogs_stay_inert(
             assert role is not None
             screen = read_screen(app)
             assert_inert(screen, f"confirm {target}")
-            if cell_len(role.arn) <= 60:
-                assert role.arn in screen.text
+            dialog = app.screen.query_one(Vertical).content_region
+            assert role.arn in screen.joined_in(dialog)
+            await click_brackets(pilot, actions, screen, dialog)
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         # The variables dialog quoting a hostile template.
-        for target in world.asks[:10]:
+        for target in World.worst_first(world.asks, 3):
             await highlight(pilot, target)
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, VariablesScreen))
             screen = read_screen(app)
             assert_inert(screen, f"variables {target}")
+            dialog = app.screen.query_one(Vertical).content_region
+            assert world.asks[target] in screen.joined_in(dialog)
+            await click_brackets(pilot, actions, screen, dialog)
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, VariablesScreen))
-        # Help.
+        assert actions.clicks >= 6
+        # Help (no catalogue text, but it is a screen of the app).
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         assert_inert(read_screen(app), "help")
+        assert_svg_clean(app, "help")
         await pilot.press("escape")
-        assert not any("@" in call or "quit" in call for call in actions.calls)
         assert app.is_running and app.return_code is None
+        assert fake_sts.calls() == []
 
 
 async def search_palette(pilot: Pilot[Any], entry: Entry) -> Screen:
@@ -869,7 +947,6 @@ async def test_palette_hits_for_markup_values_stay_inert(
                 # A click on the description selects the hit (assume: no action); it must
                 # not run an action written in the description.
                 x, y = next(screen.find(entry.value))
-                await pilot.click(offset=(x + cell_len(entry.value) // 2, y))
-                await pilot.pause()
+                await actions.click(pilot, x + cell_len(entry.value) // 2, y)
         assert app.is_running and app.return_code is None
         assert set(actions.calls) <= {"command_palette"}

@@ -166,6 +166,18 @@ class _Loader:
         close = difflib.get_close_matches(word, list(candidates), n=1)
         return close[0] if close else None
 
+    def suggest_target(self, via: str, by_account: Mapping[str, list[str]]) -> str | None:
+        """A close `ACCOUNT/ROLE` for a dangling `via`: among the roles of the named account,
+        or, when the account is unknown, the closest account with the same role name."""
+        account, _, name = via.partition("/")
+        roles = by_account.get(account.lower())
+        if roles is not None:
+            return self.suggest(via, roles)
+        close = self.suggest(account.lower(), by_account)
+        if close is None:
+            return None
+        return f"{by_account[close][0].partition('/')[0]}/{name}"
+
     def line_of(self, key: str) -> int:
         while key:
             if key in self.lines:
@@ -624,6 +636,9 @@ class _Loader:
         for role, _, _ in pending:
             by_target[role.target.lower()] = role
             by_target[f"{role.account_id}/{role.name}".lower()] = role
+        by_account: dict[str, list[str]] = {}
+        for role, _, _ in pending:
+            by_account.setdefault(role.account.lower(), []).append(role.target)
         linked: list[Role] = []
         resolved_via: dict[str, str | None] = {}
         for role, key, keys in pending:
@@ -631,7 +646,7 @@ class _Loader:
             if via is not None:
                 target = by_target.get(via.lower())
                 if target is None:
-                    close = self.suggest(via, [r.target for r, _, _ in pending])
+                    close = self.suggest_target(via, by_account)
                     self.problem(
                         _join(key, "via"),
                         f"via {show(via)} names no role of this catalogue.",
