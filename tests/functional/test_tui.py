@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -339,3 +340,51 @@ async def test_crash_exits_non_zero_without_locals(
     _, err = capfd.readouterr()
     assert secret not in err
     assert "unexpected internal error" in err
+
+
+async def test_leaky_textual_settings_are_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sts: RecordingProxy
+) -> None:
+    app = build_app(tmp_path, sts.url, monkeypatch, extra_env={"TEXTUAL_LOG": "/tmp/x.log"})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert any("TEXTUAL_LOG is set" in m for m in notifications(app))
+
+
+async def test_console_from_the_tui(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
+) -> None:
+    from tests.aws import FakeFederation
+
+    federation = FakeFederation()
+    browser = tmp_path / "browser"
+    log = tmp_path / "browser.log"
+    browser.write_text(
+        f"#!{sys.executable}\nimport sys, urllib.request\n"
+        f"open({str(log)!r}, 'a').write(repr(sys.argv[1:]))\n"
+        "urllib.request.urlopen(sys.argv[-1], timeout=10).read()\n"
+    )
+    browser.chmod(0o755)
+    config = tmp_path / "rolecall" / "config"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(f'[console]\nbrowser = ["{browser}", "{{url}}"]\n')
+    try:
+        app = build_app(
+            tmp_path,
+            fake_sts.url,
+            monkeypatch,
+            extra_env={"ROLECALL_FEDERATION_ENDPOINT": federation.url},
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            await go_to(pilot, "data-lake/Analyst")
+            await pilot.press("c")  # no session yet: assume first, then open the console
+            await wait_for(pilot, lambda: any("Console opened" in m for m in notifications(app)))
+            argv = log.read_text()
+            assert "127.0.0.1" in argv and federation.token not in argv
+            app.action_copy_console_link()
+            await wait_for(pilot, lambda: "SigninToken" in app.clipboard)
+            assert len(federation.requests) == 2, "a fresh link each time"
+        entries = [e["event"] for e in app.workspace.journal.entries()]
+        assert entries == ["assume", "console", "console"]
+    finally:
+        federation.close()

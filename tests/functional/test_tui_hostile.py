@@ -868,6 +868,7 @@ async def test_dialogs_and_help_stay_inert(
             assert role is not None
             screen = read_screen(app)
             assert_inert(screen, f"confirm {target}")
+            assert_svg_clean(app, f"confirm {target}")
             dialog = app.screen.query_one(Vertical).content_region
             assert role.arn in screen.joined_in(dialog)
             await click_brackets(pilot, actions, screen, dialog)
@@ -880,6 +881,7 @@ async def test_dialogs_and_help_stay_inert(
             await until(pilot, lambda: isinstance(app.screen, VariablesScreen))
             screen = read_screen(app)
             assert_inert(screen, f"variables {target}")
+            assert_svg_clean(app, f"variables {target}")
             dialog = app.screen.query_one(Vertical).content_region
             assert world.asks[target] in screen.joined_in(dialog)
             await click_brackets(pilot, actions, screen, dialog)

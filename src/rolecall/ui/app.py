@@ -119,6 +119,7 @@ class RolecallApp(App[int]):
         listing.focus()
         self.set_interval(self.tick_seconds, self.tick)
         self._show_identity()
+        self._warn_about_leaky_settings()
         self.call_after_refresh(self._load_cached_sessions)
         self._mounted_once = True
 
@@ -569,6 +570,55 @@ class RolecallApp(App[int]):
         )
 
     # -- hardening --
+
+    def _warn_about_leaky_settings(self) -> None:
+        """Textual features that copy the screen or the log elsewhere: say so up front."""
+        env = self.workspace.env
+        leaks = [
+            name
+            for name, risky in (
+                ("TEXTUAL_SCREENSHOT", "TEXTUAL_SCREENSHOT" in env),
+                ("TEXTUAL_LOG", "TEXTUAL_LOG" in env),
+                ("TEXTUAL=devtools", "devtools" in env.get("TEXTUAL", "")),
+            )
+            if risky
+        ]
+        if leaks:
+            self.notify(
+                f"{', '.join(leaks)} is set: the screen or the log is being copied elsewhere. "
+                "Unset it before you assume anything sensitive.",
+                title="Warning",
+                severity="warning",
+                timeout=15,
+                markup=False,
+            )
+
+    def action_copy_console_link(self) -> None:
+        """Copy a fresh console sign-in link (OSC 52), cleared again after 60 s."""
+        active = self.current_session()
+        role = self.role_of(active) if active else None
+        if active is None or role is None:
+            self.notify("Assume the role first.", severity="warning")
+            return
+        self.copy_console_link(role, active)
+
+    @work(thread=True, group="console", exit_on_error=False)
+    def copy_console_link(self, role: Role, active: ActiveSession) -> None:
+        """Make the link in a thread; copy and schedule the clearing on the event loop."""
+        try:
+            link = self.workspace.console_link(role, active)
+        except RolecallError as error:
+            self.call_from_thread(self.show_error, error)
+            return
+        self.call_from_thread(self._copy_for_a_minute, link, role.target)
+
+    def _copy_for_a_minute(self, link: str, target: str) -> None:
+        self.copy_to_clipboard(link)
+        self.set_timer(60, lambda: self.copy_to_clipboard(""))
+        self.notify(
+            f"Console link for {inert(target)} copied; cleared in 60 s, valid for 15 minutes.",
+            markup=False,
+        )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The system commands, minus "Screenshot": it writes an SVG of the screen to the

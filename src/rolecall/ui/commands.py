@@ -23,6 +23,7 @@ ACTIONS = (
     ("Renew the current session", "renew"),
     ("Forget the current session", "forget"),
     ("Copy exports of the current session", "copy_exports"),
+    ("Copy a console sign-in link for the current session", "copy_console_link"),
     ("Open a tmux window with the current session", "tmux_window"),
     ("Help: every key", "help"),
 )
