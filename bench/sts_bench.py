@@ -349,7 +349,11 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
         heavy = ", ".join(sorted({m.split(".")[0] for m in imports.heavy})) or "none"
         met = ab.ratio <= HIT_TARGET and not imports.heavy
         verdicts.append(
-            (f"cache hit `rolecall {name}` ≤ {HIT_TARGET:.0f}× `-c pass`", f"{ab.ratio:.2f}×", met)
+            (
+                f"cache hit `rolecall {name}` ≤ {HIT_TARGET:.0f}× `-c pass`",
+                f"{ab.ratio:.2f}× (CPU {ab.cpu_ratio:.2f}×)",
+                met,
+            )
         )
         lines.append(
             f"| `rolecall {name} {TARGET}` | {ab.a.ms()} | {ab.b.ms()} | {ab.ratio:.2f}× "
@@ -426,7 +430,7 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
         verdicts.append(
             (
                 f"cache miss `rolecall env --no-cache` ≤ {MISS_TARGET}× boto3 script",
-                f"{ab.ratio:.2f}×",
+                f"{ab.ratio:.2f}× (CPU {ab.cpu_ratio:.2f}×)",
                 met,
             )
         )

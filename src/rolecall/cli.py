@@ -434,7 +434,7 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
 
     settings = load_settings(ctx.locations.config_dir / "config.toml").console
     role = ctx.role(ctx.args.target)
-    if role.confirm and sys.stdin.isatty() and ctx.args.mode == "open":
+    if role.confirm and sys.stdin.isatty():
         _confirm(role)
     destination = cu.destination_url(
         role.partition, ctx.args.region or role.region, ctx.args.destination or role.console

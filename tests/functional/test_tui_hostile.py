@@ -940,15 +940,44 @@ async def test_palette_hits_for_markup_values_stay_inert(
     app, world = world_app
     actions = Actions(app, monkeypatch)
     markup = [e for e in world.entries if set(e.value) & set("[]")]
+    clicks = 3
     async with app.run_test(size=SIZE) as pilot:
         for entry in markup:
             screen = await search_palette(pilot, entry)
             assert_inert(screen, f"palette {entry.target}")
             if entry.short:
                 assert entry.value in screen.text
-                # A click on the description selects the hit (assume: no action); it must
-                # not run an action written in the description.
+            if entry.short and clickable(entry.value) and clicks:
+                # A click on the description may select the hit (the role is assumed, which
+                # is what the hit is for); it must not run an action written in the text.
+                clicks -= 1
                 x, y = next(screen.find(entry.value))
                 await actions.click(pilot, x + cell_len(entry.value) // 2, y)
+                for _ in range(5):
+                    if len(app.screen_stack) == 1:
+                        break
+                    await pilot.press("escape")
         assert app.is_running and app.return_code is None
-        assert set(actions.calls) <= {"command_palette"}
+        assert set(actions.calls) <= {"command_palette", "cancel", "app.cancel"}
+
+
+async def test_help_shows_hostile_keymap_entries_literally(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
+) -> None:
+    """The keymap comes from the user's config, not the catalogue, but the help table is one
+    more place where text could be read as markup ('[/]' used to crash the TUI on `?`)."""
+    keys = {"app.shell": "[/]", "app.console": "[@click=app.quit]x[/]", "app.renew": "[b]"}
+    config = tmp_path / "rolecall" / "config"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_bytes(tomli_w.dumps({"keymap": keys}).encode())
+    app = build_app(tmp_path, fake_sts.url, monkeypatch, clock=FakeClock(START))
+    actions = Actions(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        screen = read_screen(app)
+        assert_inert(screen, "help with a hostile keymap")
+        for key in keys.values():
+            assert key in screen.text
+        await click_brackets(pilot, actions, screen, app.screen.query_one(Vertical).region)
+        assert app.is_running and app.return_code is None

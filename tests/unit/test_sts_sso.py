@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rolecall.core.catalogue import parse
-from rolecall.core.session_cache import SessionCache
-from rolecall.core.sts import AssumeOptions, Assumer, MfaLedger
 from tests.aws import FakeSts
+from tests.conftest import World
 
 START_URL = "https://example.awsapps.com/start"
 EXPIRES = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
@@ -59,21 +57,26 @@ def portal() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 
 def test_an_sso_permission_set_role_uses_the_profile_credentials(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    fake_sts: FakeSts,
-    portal: tuple[str, list[dict[str, str]]],
+    tmp_path: Path, fake_sts: FakeSts, portal: tuple[str, list[dict[str, str]]]
 ) -> None:
+    # A real process: botocore fixes its SSO token cache dir (~/.aws/sso/cache) when it is
+    # first imported, so only a fresh interpreter sees this test's HOME.
     portal_url, seen = portal
-    config = tmp_path / "aws-config"
-    config.write_text(
+    catalogue = tmp_path / "accounts.toml"
+    catalogue.write_text(
+        'version = 1\n[[accounts]]\nname = "lake"\nid = "333333333333"\nregion = "eu-west-1"\n'
+        '[[accounts.roles]]\nname = "AdministratorAccess"\nsource_profile = "lake-admin"\n'
+        '[[accounts.roles]]\nname = "Reader"\nvia = "lake/AdministratorAccess"\n'
+    )
+    world = World(tmp_path, fake_sts.url, catalogue)
+    Path(world.env["AWS_CONFIG_FILE"]).write_text(
         "[profile lake-admin]\n"
         f"sso_start_url = {START_URL}\n"
         "sso_region = eu-west-1\n"
         "sso_account_id = 333333333333\n"
         "sso_role_name = AdministratorAccess\n"
     )
-    cache = Path.home() / ".aws" / "sso" / "cache"
+    cache = Path(world.env["HOME"]) / ".aws" / "sso" / "cache"
     cache.mkdir(parents=True)
     token_file = cache / (hashlib.sha1(START_URL.encode()).hexdigest() + ".json")
     token_file.write_text(
@@ -86,27 +89,18 @@ def test_an_sso_permission_set_role_uses_the_profile_credentials(
             }
         )
     )
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", portal_url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", fake_sts.url)
-    catalogue = parse(
-        b'version = 1\n[[accounts]]\nname = "lake"\nid = "333333333333"\nregion = "eu-west-1"\n'
-        b'[[accounts.roles]]\nname = "AdministratorAccess"\nsource_profile = "lake-admin"\n'
-        b'[[accounts.roles]]\nname = "Reader"\nvia = "lake/AdministratorAccess"\n',
-        "c.toml",
-    )
-    assumer = Assumer(
-        catalogue, SessionCache(tmp_path / "sessions"), MfaLedger(tmp_path / "l"), env={}
-    )
-    session = assumer.assume(catalogue.resolve("lake/AdministratorAccess"), AssumeOptions())
+    world.env["AWS_ENDPOINT_URL_SSO"] = portal_url
+    result = world.run("env", "lake/AdministratorAccess", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    variables = json.loads(result.stdout)["set"]
     assert fake_sts.calls() == [], "no AssumeRole for the permission set itself"
     assert seen[0]["account_id"] == "333333333333"
     assert seen[0]["role_name"] == "AdministratorAccess"
     assert seen[0]["token"] == "portal-token"
-    assert session.credentials.access_key_id == "ASIASSOPORTALKEY0001"
-    assert session.expiration == EXPIRES
-    assert session.assumed_role_arn == "arn:aws:iam::000000000000:user/alice"  # what STS said
-    chained = assumer.assume(catalogue.resolve("lake/Reader"), AssumeOptions())
+    assert variables["AWS_ACCESS_KEY_ID"] == "ASIASSOPORTALKEY0001"
+    assert variables["AWS_CREDENTIAL_EXPIRATION"] == EXPIRES.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert variables["ROLECALL_ASSUMED_ROLE_ARN"] == "arn:aws:iam::000000000000:user/alice"
+    chained = world.run("env", "lake/Reader", "--format", "json")
+    assert chained.returncode == 0, chained.stderr
     (call,) = fake_sts.calls()
     assert call.access_key_id == "ASIASSOPORTALKEY0001", "the chain starts from the SSO session"
-    assert chained.target == "lake/Reader"

@@ -335,7 +335,8 @@ class Assumer:
         """Drop the target's cached session."""
         return self.cache.forget(plan.target.key)
 
-    def _boto_session(self, profile: str | None) -> Any:
+    def boto_session(self, profile: str | None) -> Any:
+        """The boto3 session for a source profile (None: the default chain), made once."""
         # One boto3 session per source profile: a new Session re-reads the service models
         # (40-60 ms); clients for chained hops reuse the root's session with explicit keys.
         if profile not in self._boto_sessions:
@@ -350,7 +351,7 @@ class Assumer:
         chain = self.catalogue.chain(hop.role)
         root_profile = chain[0].source_profile
         config = Config(user_agent_extra=f"rolecall/{__version__}", **self.client_settings)
-        boto_session = self._boto_session(root_profile)
+        boto_session = self.boto_session(root_profile)
         if source is None:
             return boto_session.client("sts", region_name=hop.region, config=config)
         return boto_session.client(
@@ -427,7 +428,7 @@ class Assumer:
         (AssumeRole cannot reach a permission set's role)."""
         if role.source_profile is None:
             return False
-        config = self._boto_session(role.source_profile)._session.get_scoped_config()
+        config = self.boto_session(role.source_profile)._session.get_scoped_config()
         return bool(
             config.get("sso_account_id") == role.account_id
             and config.get("sso_role_name") == role.name
@@ -435,7 +436,7 @@ class Assumer:
 
     def _sso_session(self, hop: Hop) -> Session:
         """The SSO profile's own role credentials as the session (no AssumeRole call)."""
-        credentials = self._boto_session(hop.role.source_profile).get_credentials()
+        credentials = self.boto_session(hop.role.source_profile).get_credentials()
         if credentials is None:
             from botocore.exceptions import NoCredentialsError
 

@@ -128,13 +128,13 @@ class Workspace:
         """The ARN of whoever calls STS first for `role` (blocking; cached per source)."""
         profile = self.catalogue.chain(role)[0].source_profile
         if profile not in self._callers:
-            import boto3
             from botocore.config import Config
 
             from rolecall.core.sts_errors import classify
 
             try:
-                client = boto3.Session(profile_name=profile).client(
+                # The assumer's boto3 session for this source: its models are loaded once.
+                client = self.assumer.boto_session(profile).client(
                     "sts", region_name=role.region, config=Config(**self.assumer.client_settings)
                 )
                 self._callers[profile] = str(client.get_caller_identity()["Arn"])

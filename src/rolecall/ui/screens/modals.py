@@ -154,7 +154,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("action")
         table.add_column("binding id", style="dim")
         for key, description, binding_id in self.keys:
-            table.add_row(key, description, binding_id)
+            table.add_row(Text(key), Text(description), Text(binding_id))
         with Vertical():
             yield Static("rolecall keys", classes="title")
             yield Static(table)
