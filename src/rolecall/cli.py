@@ -246,6 +246,7 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
         )
         app = make_app(workspace)
         app.title = "rolecall demo"
+        app.hangup_hooks += [world.stop, lambda: pointer.unlink(missing_ok=True)]
         app.run()
         return app.return_code or 0
     except KeyboardInterrupt:

@@ -87,3 +87,25 @@ def test_demo_assume_and_shell(tmp_path: Path, tmux: Tmux) -> None:
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith("rolecall-demo")]
     assert leftovers == []
     assert os.environ.get("AWS_ENDPOINT_URL") is None
+
+
+def test_a_closed_terminal_stops_the_demo_and_cleans_up(tmp_path: Path, tmux: Tmux) -> None:
+    env = isolated_env(tmp_path)
+    env.update(TERM="xterm-256color", SHELL="/bin/sh", TMPDIR=str(tmp_path))
+    exports = " ".join(f"{k}={v!r}" for k, v in env.items() if k.isidentifier())
+    pid_file = tmp_path / "pid"
+    command = f"echo $$ > {pid_file}; exec env -i {exports} {sys.executable} -m rolecall demo"
+    tmux("new-session", "-d", "-s", "demo", "-x", "150", "-y", "40", command)
+    tmux.wait_for("payments-dev/Developer")
+    pid = int(pid_file.read_text())
+    assert any(p.name.startswith("rolecall-demo") for p in tmp_path.iterdir())
+    tmux("kill-server")  # the terminal goes away: SIGHUP
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "rolecall demo kept running without its terminal"
+        time.sleep(0.2)
+    assert not any(p.name.startswith("rolecall-demo") for p in tmp_path.iterdir())

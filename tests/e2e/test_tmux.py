@@ -83,7 +83,13 @@ class Tmux:
 
 @pytest.fixture
 def tmux(world: World) -> Iterator[Tmux]:
-    env = {k: v for k, v in world.env.items() if not k.startswith("TMUX")}
+    # pytest-xdist workers run with COLUMNS=80 LINES=24, which the TUI would obey over the
+    # pane's size; TMUX* would point at the user's own server.
+    env = {
+        k: v
+        for k, v in world.env.items()
+        if not k.startswith("TMUX") and k not in ("COLUMNS", "LINES")
+    }
     env.update(SHELL="/bin/sh", TERM="xterm-256color", PS1="$ ")
     # No user config; panes get TERM=xterm-256color (tmux sets TERM from default-terminal,
     # not from the environment) and all 40 rows (no status line).

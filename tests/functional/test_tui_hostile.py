@@ -805,6 +805,28 @@ async def test_list_and_detail_show_every_value_literally_and_inertly(
         assert fake_sts.calls() == []
 
 
+async def test_detail_shows_hostile_profiles_and_variable_templates_inertly(
+    world_app: tuple[RolecallApp, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The roles the walk above does not reach: a hostile source profile in the chain
+    ("you [PROFILE] → …"), and a hostile template with a free variable in the preview (the
+    same texts were clicked in the walk above: here the segments' styles are checked)."""
+    app, world = world_app
+    actions = Actions(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.caller is not None)
+        detail = app.query_one(RoleDetail)
+        for targets in (world.profiles, world.asks):
+            for target in World.worst_first(targets, len(targets)):
+                value = targets[target]
+                screen = await highlight(pilot, target)
+                assert_inert(screen, target)
+                if cell_len(value) <= 40:
+                    assert value in screen.text_in(detail.region), (target, value)
+        assert actions.calls == []
+        assert app.is_running and app.return_code is None
+
+
 async def test_sessions_and_error_toasts_stay_inert(
     world_app: tuple[RolecallApp, World], monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
 ) -> None:

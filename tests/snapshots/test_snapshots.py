@@ -70,10 +70,10 @@ def shot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts) -> 
     fake_sts.secret = CANARY_SECRET
     fake_sts.token = CANARY_TOKEN
     monkeypatch.delenv("NO_COLOR", raising=False)
-    if REPORT_DIR is not None:
-        monkeypatch.setenv("TEXTUAL_SNAPSHOT_TEMPDIR", REPORT_DIR)
     clock = FakeClock(START)
     app = build_app(tmp_path, fake_sts.url, monkeypatch, clock=clock)
+    if REPORT_DIR is not None:  # after the app has read the environment
+        monkeypatch.setenv("TEXTUAL_SNAPSHOT_TEMPDIR", REPORT_DIR)
     taken = Shot(app, clock, fake_sts)
     export = app.export_screenshot
 

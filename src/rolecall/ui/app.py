@@ -67,6 +67,7 @@ class RolecallApp(App[int]):
         Binding("tab", "focus_next", "Next pane", show=False, id="app.focus_next"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.interrupt"),
     ]
 
     presenter: reactive[bool] = reactive(False)
@@ -94,6 +95,8 @@ class RolecallApp(App[int]):
         self._position: list[int] = []
         self._callers: dict[str, str] = {}
         self._mounted_once = False
+        self.hangup_hooks: list[Callable[[], None]] = []
+        """Clean-up to run if the terminal disappears (the demo removes its world)."""
 
     # -- layout --
 
@@ -110,6 +113,7 @@ class RolecallApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._exit_on_signals()
         keymap = self.workspace.settings.keymap
         if keymap:
             self.set_keymap(dict(keymap))
@@ -570,6 +574,31 @@ class RolecallApp(App[int]):
         )
 
     # -- hardening --
+
+    def _exit_on_signals(self) -> None:
+        """Leave cleanly (terminal restored, demo world removed) when the terminal goes away
+        (SIGHUP: ssh dropped, tmux killed) or someone asks (SIGTERM). Without this the app
+        would keep spinning on a dead terminal."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGTERM, self.exit)
+            loop.add_signal_handler(signal.SIGHUP, self._hang_up)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            return
+
+    def _hang_up(self) -> None:
+        """The terminal is gone: nothing can be drawn or restored, and an orderly shutdown
+        would block writing to the dead terminal. Run the clean-up hooks and leave."""
+        import contextlib
+        import os
+
+        for hook in self.hangup_hooks:
+            with contextlib.suppress(Exception):  # best effort on the way out
+                hook()
+        os._exit(129)
 
     def _warn_about_leaky_settings(self) -> None:
         """Textual features that copy the screen or the log elsewhere: say so up front."""
