@@ -138,6 +138,16 @@ class Role(NamedTuple):
         return "prod" in self.tags
 
 
+def line_starts(lines: str) -> list[int]:
+    """Offsets where each line of `lines` starts, plus the end."""
+    starts = [0]
+    find, pos = lines.find, lines.find("\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = find("\n", pos + 1)
+    return starts
+
+
 def search_line(role: Role) -> str:
     """The lower-cased text every search word is matched against (one line, no newlines)."""
     return " ".join(
@@ -197,7 +207,16 @@ class Catalogue:
     decodes only the roles (and accounts) a command touches.
     """
 
-    __slots__ = ("_accounts", "_index", "_lines", "_roles", "_starts", "path", "session_names")
+    __slots__ = (
+        "_accounts",
+        "_index",
+        "_line_list",
+        "_lines",
+        "_roles",
+        "_starts",
+        "path",
+        "session_names",
+    )
 
     def __init__(
         self,
@@ -207,6 +226,7 @@ class Catalogue:
         lines: str,
         roles: list[Role | None],
         packed: _Packed | None = None,
+        starts: Sequence[int] | None = None,
     ) -> None:
         self.path = path
         """The file this catalogue was read from."""
@@ -216,13 +236,8 @@ class Catalogue:
         self._lines = lines
         self._roles = roles
         self._index = packed
-        starts = [0]
-        if lines:
-            find, pos = lines.find, lines.find("\n")
-            while pos != -1:
-                starts.append(pos + 1)
-                pos = find("\n", pos + 1)
-        self._starts = starts
+        self._starts = line_starts(lines) if starts is None else starts
+        self._line_list: list[str] | None = None
 
     @classmethod
     def build(
@@ -262,8 +277,20 @@ class Catalogue:
     def __iter__(self) -> Iterator[Role]:
         return (self._role(i) for i in range(len(self._roles)))
 
+    def prepare_for_typing(self) -> None:
+        """Keep one string per role as well, for front ends that search on every keystroke.
+
+        A `str.find` walk over the joined text is fastest for one rare word (a command line
+        query); a comprehension over 50,000 short strings is steadier when a word matches
+        most roles (the first letters typed into the TUI). Costs a few MiB.
+        """
+        if self._line_list is None:
+            self._line_list = self._lines.split("\n")[: len(self._roles)]
+
     def _lines_with(self, word: str) -> list[int]:
         """Indexes of the roles whose search line contains `word`, in order."""
+        if self._line_list is not None:
+            return [i for i, line in enumerate(self._line_list) if word in line]
         lines, starts, hits = self._lines, self._starts, []
         pos = lines.find(word)
         while pos != -1:
@@ -272,15 +299,23 @@ class Catalogue:
             pos = lines.find(word, starts[index + 1])  # next line: one hit per role
         return hits
 
-    def indexes(self, query: str) -> list[int]:
-        """Positions of the roles for which every word of `query` occurs, in file order."""
+    def indexes(self, query: str, within: Sequence[int] | None = None) -> list[int]:
+        """Positions of the roles for which every word of `query` occurs, in file order.
+
+        `within` narrows an earlier result (the TUI passes the hits of the query before the
+        last keystroke when the new query only adds to it).
+        """
         words = sorted(set(query.lower().split()), key=len, reverse=True)
         if not words:
             return list(range(len(self._roles)))
-        hits = self._lines_with(words[0])
-        if len(words) > 1:
-            lines, starts, rest = self._lines, self._starts, words[1:]
-            hits = [i for i in hits if all(w in lines[starts[i] : starts[i + 1]] for w in rest)]
+        if within is None:
+            hits = self._lines_with(words[0])
+            rest = words[1:]
+        else:
+            hits, rest = list(within), words
+        if rest:
+            line = self.line
+            hits = [i for i in hits if all(w in line(i) for w in rest)]
         return hits
 
     def search(self, query: str) -> list[Role]:
@@ -293,6 +328,8 @@ class Catalogue:
 
     def line(self, index: int) -> str:
         """The lower-cased search line of the role at `index` (it starts with its target)."""
+        if self._line_list is not None:
+            return self._line_list[index]
         return self._lines[self._starts[index] : self._starts[index + 1] - 1]
 
     def index_of(self, target: str) -> int | None:
@@ -435,7 +472,7 @@ def partition_of(region: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # The parsed-catalogue cache
 
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 class _Packed:
@@ -474,13 +511,17 @@ class _Packed:
 
         return self._blob, array("Q", self._offsets).tobytes()
 
-    @classmethod
-    def load(cls, blob: bytes, offsets: bytes) -> _Packed:
+    @staticmethod
+    def offsets(data: bytes) -> Sequence[int]:
         from array import array
 
         table = array("Q")
-        table.frombytes(offsets)
-        return cls(blob, table)
+        table.frombytes(data)
+        return table
+
+    @classmethod
+    def load(cls, blob: bytes, offsets: bytes) -> _Packed:
+        return cls(blob, cls.offsets(offsets))
 
 
 def _cache_file(cache_dir: Path, resolved: str) -> Path:
@@ -498,10 +539,13 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
         stored = marshal.loads(blob)  # noqa: S302
         if not isinstance(stored, tuple) or stored[0] != key:
             return None
-        _, path, accounts, account_offsets, session_names, lines, roles, role_offsets = stored
+        _, path, accounts, account_offsets, session_names, lines, starts, roles, role_offsets = (
+            stored
+        )
         packed = _Packed.load(roles, role_offsets)
         count = len(packed._offsets) - 1
-        if lines.count("\n") != count:
+        table = _Packed.offsets(starts)
+        if len(table) != count + 1 or table[-1] != len(lines):
             return None
         return Catalogue(
             path=path,
@@ -510,6 +554,7 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
             lines=lines,
             roles=[None] * count,
             packed=packed,
+            starts=table,
         )
     except (EOFError, ValueError, TypeError, IndexError):
         return None  # a corrupt cache is a miss; the next load rewrites it
@@ -518,12 +563,15 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
 def _write_cache(cache_file: Path, key: tuple[object, ...], catalogue: Catalogue) -> None:
     accounts = _Packed.pack([tuple(a) for a in catalogue.accounts]).dump()
     roles = _Packed.pack([tuple(r) for r in catalogue]).dump()
+    from array import array
+
     payload: tuple[Any, ...] = (
         key,
         catalogue.path,
         *accounts,
         catalogue.session_names,
         catalogue._lines,
+        array("Q", catalogue._starts).tobytes(),
         *roles,
     )
     # The cache is an optimisation: an unwritable cache dir must not break loading.

@@ -97,9 +97,7 @@ def read_private(path: Path) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
             return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        with open(fd, "rb", closefd=False) as stream:  # one read, sized from fstat
+            return stream.read()
     finally:
         os.close(fd)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import time
@@ -41,7 +40,21 @@ class CacheLocked(RolecallError):
 def cache_key(material: dict[str, Any]) -> str:
     """A file-safe key for everything that makes two sessions different."""
     text = json.dumps(material, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+    return _sha256_hex(text.encode())[:40]
+
+
+def _sha256_hex(data: bytes) -> str:
+    # The built-in SHA-256 module imports in ~0.1 ms; hashlib loads OpenSSL (~3 ms), which a
+    # cache hit on the credential_process path would pay on every botocore refresh.
+    import importlib
+
+    for name in ("_sha256", "_sha2", "hashlib"):  # CPython <= 3.11, 3.12+, anything else
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        return str(module.sha256(data).hexdigest())
+    raise RuntimeError("no SHA-256 implementation")
 
 
 def effective_margin(margin: int, duration: int) -> int:

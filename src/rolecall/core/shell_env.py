@@ -9,8 +9,6 @@ SDKs AWS_REGION), and ROLECALL_* markers tell prompts and nested starts who we a
 
 from __future__ import annotations
 
-import json
-import shlex
 from collections.abc import Mapping
 
 from rolecall.core.credentials import Session, rfc3339
@@ -79,6 +77,8 @@ def render_exports(session: Session, shell: str) -> str:
     variables = identity_variables(session)
     stale = [name for name in STALE if name not in variables]
     if shell == "json":
+        import json
+
         return json.dumps({"set": variables, "unset": stale}, indent=2) + "\n"
     if shell == "fish":
         lines = [f"set -e {name};" for name in stale]
@@ -87,6 +87,8 @@ def render_exports(session: Session, shell: str) -> str:
         lines = [f"Remove-Item Env:{name} -ErrorAction SilentlyContinue" for name in stale]
         lines += [f"$Env:{k} = {_powershell_quote(v)}" for k, v in variables.items()]
     else:
+        import shlex
+
         lines = [f"unset {' '.join(stale)}"]
         lines += [f"export {k}={shlex.quote(v)}" for k, v in variables.items()]
     return "\n".join(lines) + "\n"

@@ -10,7 +10,6 @@ with pinned timeouts and retries. The engine never prompts: it raises `MfaRequir
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -136,6 +135,8 @@ class MfaLedger:
 
     @staticmethod
     def _digest(serial: str, code: str) -> str:
+        import hashlib
+
         return hashlib.sha256(f"{serial}\0{code}".encode()).hexdigest()
 
     def check(self, serial: str, code: str) -> None:
