@@ -494,3 +494,17 @@ class TestParsedCatalogueCache:
     def test_missing_file_is_a_sentence(self, tmp_path: Path) -> None:
         with pytest.raises(RolecallError, match="there is no catalogue at"):
             load(tmp_path / "missing.toml", tmp_path / "cache")
+
+
+def test_narrowing_and_per_line_search_agree_with_a_full_search() -> None:
+    catalogue = parse(EXAMPLE.read_bytes(), str(EXAMPLE))
+    queries = ["p", "pa", "pay", "pay r", "pay re", "pay read", "1111", "x"]
+    full = {q: catalogue.indexes(q) for q in queries}
+    catalogue.prepare_for_typing()
+    previous: list[int] | None = None
+    for query in queries[:6]:
+        narrowed = catalogue.indexes(query, within=previous)
+        assert narrowed == full[query] == catalogue.indexes(query)
+        previous = narrowed
+    for query in queries:
+        assert catalogue.indexes(query) == full[query]
