@@ -1,5 +1,5 @@
 """`python -m rolecall`."""
 
-from rolecall.cli import run
+from rolecall.entry import run
 
 run()

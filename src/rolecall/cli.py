@@ -50,9 +50,13 @@ Handler = Callable[["Context", TextIO], int]
 class Context:
     """What every command needs: the environment, where files live, and the catalogue."""
 
-    def __init__(self, args: argparse.Namespace, env: dict[str, str]) -> None:
+    def __init__(
+        self, args: argparse.Namespace, env: dict[str, str], argv: Sequence[str] = ()
+    ) -> None:
         self.args = args
         self.env = env
+        self.argv = list(argv)
+        """The command line as given (the cache-hit memo is keyed by it)."""
         self.locations = Locations.from_env(env)
 
     def catalogue(self) -> Catalogue:
@@ -146,13 +150,24 @@ class Context:
 
         A cache hit imports no boto3. On a terminal, a missing MFA code is asked for.
         """
+        catalogue = self.catalogue()
+        role = catalogue.resolve(self.args.target)
+        options = self.assume_options()
+        session, key = self._session(catalogue, role, options, used_by)
+        from rolecall.core import hit_memo
+
+        if options.use_cache and hit_memo.fast_request(self.argv) is not None:
+            hit_memo.remember(self.argv, self.env, catalogue.path, key, session.target)
+        return role, session
+
+    def _session(
+        self, catalogue: Catalogue, role: Role, options: AssumeOptions, used_by: str
+    ) -> tuple[Session, str]:
+        """The session and its cache key."""
         from rolecall.core.private_files import ensure_private_dir
         from rolecall.core.sts import Assumer, MfaLedger, check_mfa_code
         from rolecall.core.sts_errors import MfaRequired
 
-        catalogue = self.catalogue()
-        role = catalogue.resolve(self.args.target)
-        options = self.assume_options()
         ledger = MfaLedger(self.locations.cache_dir / "mfa-ledger.json")
         assumer = Assumer(
             catalogue, self.session_cache(), ledger, env=self.env, client_settings=self._sts()
@@ -160,7 +175,7 @@ class Context:
         plan = assumer.plan(role, options)
         cached = assumer.cached(plan)
         if cached is not None:
-            return role, cached
+            return cached, plan.target.key
         ensure_private_dir(self.locations.cache_dir)
         while True:
             try:
@@ -177,7 +192,7 @@ class Context:
                 options = options._replace(mfa_code=check_mfa_code(code))
         if assumer.sts_calls:
             self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
-        return role, session
+        return session, plan.target.key
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,20 +393,10 @@ def cmd_env(ctx: Context, out: TextIO) -> int:
 
 def cmd_credential_process(ctx: Context, out: TextIO) -> int:
     """`rolecall credential-process TARGET`: Version 1 JSON for ~/.aws/config."""
-    import json
-
-    from rolecall.core.credentials import rfc3339
+    from rolecall.core.shell_env import render_credential_process
 
     _, session = ctx.session("credential-process")
-    creds = session.credentials
-    document = {
-        "Version": 1,
-        "AccessKeyId": creds.access_key_id,
-        "SecretAccessKey": creds.secret_access_key.reveal(),
-        "SessionToken": creds.session_token.reveal(),
-        "Expiration": rfc3339(creds.expiration),
-    }
-    out.write(json.dumps(document) + "\n")
+    out.write(render_credential_process(session))
     return 0
 
 
@@ -899,7 +904,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = [*args.argv, *rest]
     if args.subcommand is None:
         args.handler = cmd_tui
-    ctx = Context(args, dict(os.environ))
+    ctx = Context(args, dict(os.environ), argv)
     try:
         code: int = args.handler(ctx, sys.stdout)
         return code
@@ -935,19 +940,10 @@ def _report(error: RolecallError) -> None:
 
 
 def run() -> None:
-    """Console-script entry point.
+    """Console-script entry point (see `rolecall.entry`)."""
+    from rolecall.entry import run as entry
 
-    It leaves with `os._exit` once the output is flushed: tearing down the interpreter's
-    module graph costs more than a cached `credential-process` call itself (~7 ms), and
-    there is nothing left to clean up (files are written atomically and closed by then).
-    """
-    code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        pass
-    os._exit(code)
+    entry()
 
 
 if __name__ == "__main__":

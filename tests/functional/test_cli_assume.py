@@ -393,3 +393,59 @@ def test_session_from_the_library(world: World, monkeypatch: pytest.MonkeyPatch)
     assert boto_session.region_name == "us-east-1"
     credentials = boto_session.get_credentials()
     assert credentials._expiry_time > datetime.now(UTC)
+
+
+def imported_modules(world: World, *args: str) -> tuple[str, set[str]]:
+    """Run the real executable's entry point under -X importtime: (stdout, modules)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "from rolecall.entry import run; run()", *args],
+        capture_output=True,
+        text=True,
+        env=world.env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    modules = {
+        line.split("|")[-1].strip() for line in result.stderr.splitlines() if "import time" in line
+    }
+    return result.stdout, modules
+
+
+def test_repeated_hits_skip_argparse_the_catalogue_and_sts_code(world: World) -> None:
+    first = world.run("credential-process", "payments-dev/Developer")
+    assert first.returncode == 0, first.stderr
+    stdout, modules = imported_modules(world, "credential-process", "payments-dev/Developer")
+    assert stdout == first.stdout
+    for heavy in ("argparse", "rolecall.cli", "rolecall.core.sts", "rolecall.core.catalogue"):
+        assert heavy not in modules, heavy
+    for fmt in ("sh", "fish", "json"):
+        slow = world.run("env", "payments-dev/Developer", "--format", fmt)
+        fast, modules = imported_modules(world, "env", "payments-dev/Developer", "--format", fmt)
+        assert fast == slow.stdout
+        assert "rolecall.cli" not in modules
+
+
+def test_the_memo_follows_catalogue_edits_and_the_environment(
+    world: World, tmp_path: Path, sts: RecordingProxy
+) -> None:
+    catalogue = tmp_path / "accounts.toml"
+    catalogue.write_text(Path(world.env["ROLECALL_CATALOGUE"]).read_text())
+    world.env["ROLECALL_CATALOGUE"] = str(catalogue)
+    args = ("env", "payments-dev/Developer", "--format", "json")
+    assert json.loads(world.run(*args).stdout)["set"]["AWS_REGION"] == "eu-west-1"
+    assert json.loads(world.run(*args).stdout)["set"]["AWS_REGION"] == "eu-west-1"
+    assert len(sts.calls()) == 1
+    text = catalogue.read_text().replace(
+        'name = "Developer"\n  duration = "8h"',
+        'name = "Developer"\n  duration = "8h"\n  region = "eu-central-1"',
+    )
+    catalogue.write_text(text)
+    assert json.loads(world.run(*args).stdout)["set"]["AWS_REGION"] == "eu-central-1"
+    assert len(sts.calls()) == 2, "a changed catalogue is a different session"
+    memos = world.home / "cache" / "hits"
+    assert len(list(memos.iterdir())) == 1
+    other = world.run(*args, env={"AWS_PROFILE": "someone-else"})
+    assert other.returncode == 0
+    assert len(list(memos.iterdir())) == 2, "another environment: its own memo"
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in memos.iterdir())

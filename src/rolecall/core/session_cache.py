@@ -40,10 +40,11 @@ class CacheLocked(RolecallError):
 def cache_key(material: dict[str, Any]) -> str:
     """A file-safe key for everything that makes two sessions different."""
     text = json.dumps(material, sort_keys=True, separators=(",", ":"))
-    return _sha256_hex(text.encode())[:40]
+    return sha256_hex(text.encode())[:40]
 
 
-def _sha256_hex(data: bytes) -> str:
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 hex digest, from the cheapest implementation this Python has."""
     # The built-in SHA-256 module imports in ~0.1 ms; hashlib loads OpenSSL (~3 ms), which a
     # cache hit on the credential_process path would pay on every botocore refresh.
     import importlib

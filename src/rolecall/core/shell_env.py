@@ -68,6 +68,21 @@ def child_environment(base: Mapping[str, str], session: Session) -> dict[str, st
     return env
 
 
+def render_credential_process(session: Session) -> str:
+    """Version 1 `credential_process` JSON (RFC 3339 UTC `Z` expiry), one line."""
+    import json
+
+    creds = session.credentials
+    document = {
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key.reveal(),
+        "SessionToken": creds.session_token.reveal(),
+        "Expiration": rfc3339(creds.expiration),
+    }
+    return json.dumps(document) + "\n"
+
+
 FORMATS = ("sh", "fish", "powershell", "json")
 """Output formats of `rolecall env`."""
 
