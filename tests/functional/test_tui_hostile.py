@@ -268,7 +268,9 @@ TEXT: tuple[str, ...] = (
     "한국어",
     "ไทย",
     "देवनागरी",
-    # invisible, but not controls: the loader lets them through (see the report)
+)
+
+INVISIBLE: tuple[str, ...] = (
     "tag\U000e0041\U000e0042chars",
     "soft\u00adhyphen",
     "cgj\u034fx",
@@ -277,11 +279,13 @@ TEXT: tuple[str, ...] = (
     "mvs\u180e",
     "beam\U0001d173",
 )
+"""Invisible format characters that are not controls (tag characters, soft hyphen, fillers,
+variation selectors): they can hide text too, so the loader refuses them as well."""
 
 ACCEPTED: tuple[str, ...] = tuple(dict.fromkeys([*MARKUP, *TEXT]))
 """Printable values: the loader takes them (at least as descriptions); the UI shows them."""
 
-HOSTILE: tuple[str, ...] = (*REJECTED, *ACCEPTED)
+HOSTILE: tuple[str, ...] = (*REJECTED, *INVISIBLE, *ACCEPTED)
 
 FORBIDDEN = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\u2060\ufeff]"
@@ -292,7 +296,7 @@ of this may reach a cell (defined here, independently of rolecall.core.text)."""
 
 def test_the_corpus_is_big_and_split_right() -> None:
     assert len(HOSTILE) >= 200
-    assert len(REJECTED) >= 150 and len(ACCEPTED) >= 90
+    assert len(REJECTED) >= 150 and len(ACCEPTED) >= 85
     assert all(FORBIDDEN.search(value) for value in REJECTED)
     assert not any(FORBIDDEN.search(value) for value in ACCEPTED)
     assert max(map(len, ACCEPTED)) >= 10_000
@@ -404,7 +408,7 @@ def refusal(document: dict[str, Any]) -> CatalogueError:
 @pytest.mark.parametrize("path", VALUE_PLACES, ids=key_path)
 def test_the_loader_refuses_every_hostile_value(path: tuple[str | int, ...]) -> None:
     where = key_path(path)
-    for value in REJECTED:
+    for value in (*REJECTED, *INVISIBLE):
         error = refusal(put(BASE, path, value))
         assert any(p.key == where for p in error.problems), (where, ascii(value))
         for text in (str(error), error.message, error.hint or "", *map(str, error.problems)):
@@ -950,12 +954,6 @@ async def test_palette_hits_for_printable_values_stay_inert(
         assert actions.calls == ["command_palette"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: rolecall/ui/commands.py passes role.description as Hit.help, and Textual's "
-    "command palette renders help with Content.from_markup: [@click=…] runs actions, "
-    "[link=…] makes links, and '[/]' raises MarkupError, which crashes the TUI",
-)
 async def test_palette_hits_for_markup_values_stay_inert(
     world_app: tuple[RolecallApp, World], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -445,8 +445,9 @@ class TestParsedCatalogueCache:
         path.write_bytes(EXAMPLE.read_bytes())
         cache = tmp_path / "cache"
         first = load(path, cache)
-        (cache_file,) = (cache / "catalogues").iterdir()
+        (cache_file,) = (cache / "catalogues").glob("*.marshal")
         assert cache_file.stat().st_mode & 0o777 == 0o600
+        assert cache_file.with_suffix(".roles").stat().st_mode & 0o777 == 0o600
         assert (cache / "catalogues").stat().st_mode & 0o777 == 0o700
         second = load(path, cache)
         assert second._index is not None, "served from the cache"
@@ -470,17 +471,37 @@ class TestParsedCatalogueCache:
         path.write_bytes(EXAMPLE.read_bytes())
         cache = tmp_path / "cache"
         load(path, cache)
-        (cache_file,) = (cache / "catalogues").iterdir()
+        (cache_file,) = (cache / "catalogues").glob("*.marshal")
         cache_file.write_bytes(damage)
         assert len(load(path, cache)) == 7
         assert load(path, cache)._index is not None
+
+    @pytest.mark.parametrize("damage", ["truncate", "other-stamp", "missing", "loose"])
+    def test_a_damaged_roles_file_is_a_miss(self, tmp_path: Path, damage: str) -> None:
+        path = tmp_path / "accounts.toml"
+        path.write_bytes(EXAMPLE.read_bytes())
+        cache = tmp_path / "cache"
+        expected = load(path, cache).roles
+        (cache_file,) = (cache / "catalogues").glob("*.marshal")
+        roles = cache_file.with_suffix(".roles")
+        if damage == "truncate":
+            roles.write_bytes(roles.read_bytes()[:40])
+        elif damage == "other-stamp":
+            roles.write_bytes(b"x" * 16 + roles.read_bytes()[16:])
+        elif damage == "missing":
+            roles.unlink()
+        else:
+            roles.chmod(0o644)
+        loaded = load(path, cache)
+        assert loaded._index is None, "re-parsed, not served from a damaged cache"
+        assert loaded.roles == expected
 
     def test_an_over_permissive_cache_file_is_not_trusted(self, tmp_path: Path) -> None:
         path = tmp_path / "accounts.toml"
         path.write_bytes(EXAMPLE.read_bytes())
         cache = tmp_path / "cache"
         load(path, cache)
-        (cache_file,) = (cache / "catalogues").iterdir()
+        (cache_file,) = (cache / "catalogues").glob("*.marshal")
         cache_file.chmod(0o644)
         assert load(path, cache)._index is None, "re-parsed, not read from a 0644 file"
 

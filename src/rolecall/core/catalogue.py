@@ -9,7 +9,9 @@ rows serialised and decodes only the roles a command touches.
 
 from __future__ import annotations
 
+import contextlib
 import marshal
+import os
 import re
 import zlib
 from bisect import bisect_right
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rolecall.core.errors import AmbiguousTarget, RolecallError, TargetNotFound
-from rolecall.core.private_files import read_private, write_private
+from rolecall.core.private_files import open_private, read_private, write_private
 from rolecall.core.text import inert, show
 
 if TYPE_CHECKING:
@@ -313,7 +315,11 @@ class Catalogue:
             rest = words[1:]
         else:
             hits, rest = list(within), words
-        if rest:
+        if rest and self._line_list is not None:
+            lines = self._line_list
+            for word in rest:  # one flat comprehension per word: no call per role
+                hits = [i for i in hits if word in lines[i]]
+        elif rest:
             line = self.line
             hits = [i for i in hits if all(w in line(i) for w in rest)]
         return hits
@@ -472,7 +478,7 @@ def partition_of(region: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # The parsed-catalogue cache
 
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 class _Packed:
@@ -524,6 +530,37 @@ class _Packed:
         return cls(blob, cls.offsets(offsets))
 
 
+class _PackedFile(_Packed):
+    """Like `_Packed`, but the values stay on disk and each is read when it is needed.
+
+    A command that touches four roles of 50,000 reads four slices instead of 12 MiB, and the
+    TUI keeps only the roles it has shown in memory.
+    """
+
+    __slots__ = ("_base", "_fd")
+
+    def __init__(self, fd: int, base: int, offsets: Sequence[int]) -> None:
+        super().__init__(b"", offsets)
+        self._fd = fd
+        self._base = base
+
+    def item(self, index: int) -> Any:
+        start, end = self._offsets[index], self._offsets[index + 1]
+        data = os.pread(self._fd, end - start, self._base + start)
+        if len(data) != end - start:
+            raise ValueError("the catalogue cache is truncated")
+        # Trusted: a 0600 file of ours in a 0700 directory, checked when it was opened.
+        return marshal.loads(data)  # noqa: S302
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+_STAMP = 16
+"""Bytes of the random stamp that ties a roles file to its index file."""
+
+
 def _cache_file(cache_dir: Path, resolved: str) -> Path:
     # crc32 only spreads files out; the full key is stored inside and compared on read.
     encoded = resolved.encode("utf-8", "surrogatepass")
@@ -534,16 +571,22 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
     blob = read_private(cache_file)
     if blob is None:
         return None
+    fd = None
     try:
         # Trusted: read_private only returns 0600 files of ours from a 0700 directory.
         stored = marshal.loads(blob)  # noqa: S302
         if not isinstance(stored, tuple) or stored[0] != key:
             return None
-        _, path, accounts, account_offsets, session_names, lines, starts, roles, role_offsets = (
-            stored
-        )
-        packed = _Packed.load(roles, role_offsets)
-        count = len(packed._offsets) - 1
+        (_, path, accounts, account_offsets, session_names, lines, starts, stamp, offsets) = stored
+        fd = open_private(cache_file.with_suffix(".roles"))
+        if fd is None or os.pread(fd, _STAMP, 0) != stamp:
+            return None  # the roles file belongs to another index (or is missing)
+        table = _Packed.offsets(offsets)
+        if os.fstat(fd).st_size != _STAMP + table[-1]:
+            return None  # truncated or grown behind our back
+        roles = _PackedFile(fd, _STAMP, table)
+        fd = None  # owned by `roles` now
+        count = len(roles._offsets) - 1
         table = _Packed.offsets(starts)
         if len(table) != count + 1 or table[-1] != len(lines):
             return None
@@ -553,18 +596,22 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
             session_names=session_names,
             lines=lines,
             roles=[None] * count,
-            packed=packed,
+            packed=roles,
             starts=table,
         )
-    except (EOFError, ValueError, TypeError, IndexError):
+    except (EOFError, ValueError, TypeError, IndexError, OSError):
         return None  # a corrupt cache is a miss; the next load rewrites it
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _write_cache(cache_file: Path, key: tuple[object, ...], catalogue: Catalogue) -> None:
-    accounts = _Packed.pack([tuple(a) for a in catalogue.accounts]).dump()
-    roles = _Packed.pack([tuple(r) for r in catalogue]).dump()
     from array import array
 
+    accounts = _Packed.pack([tuple(a) for a in catalogue.accounts]).dump()
+    roles, offsets = _Packed.pack([tuple(r) for r in catalogue]).dump()
+    stamp = os.urandom(_STAMP)
     payload: tuple[Any, ...] = (
         key,
         catalogue.path,
@@ -572,10 +619,14 @@ def _write_cache(cache_file: Path, key: tuple[object, ...], catalogue: Catalogue
         catalogue.session_names,
         catalogue._lines,
         array("Q", catalogue._starts).tobytes(),
-        *roles,
+        stamp,
+        offsets,
     )
-    # The cache is an optimisation: an unwritable cache dir must not break loading.
+    # Roles first, then the index that names them: a reader never sees an index whose
+    # roles file is missing or stale (the stamp would not match). The cache is an
+    # optimisation, so an unwritable cache dir must not break loading.
     try:
+        write_private(cache_file.with_suffix(".roles"), stamp + roles)
         write_private(cache_file, marshal.dumps(payload))
     except (OSError, RolecallError):
         return

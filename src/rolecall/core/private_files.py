@@ -87,17 +87,23 @@ def append_private(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
-def read_private(path: Path) -> bytes | None:
-    """Return the bytes of `path` if it is a regular 0600-or-tighter file of ours, else None."""
+def open_private(path: Path) -> int | None:
+    """A read-only descriptor for `path` if it is a regular 0600-or-tighter file of ours."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-            return None
-        with open(fd, "rb", closefd=False) as stream:  # one read, sized from fstat
-            return stream.read()
-    finally:
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
         os.close(fd)
+        return None
+    return fd
+
+
+def read_private(path: Path) -> bytes | None:
+    """Return the bytes of `path` if it is a regular 0600-or-tighter file of ours, else None."""
+    fd = open_private(path)
+    if fd is None:
+        return None
+    with open(fd, "rb") as stream:  # one read, sized from fstat; closes the descriptor
+        return stream.read()

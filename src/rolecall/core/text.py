@@ -12,7 +12,14 @@ import re
 # C0 (TAB and newline included), DEL, C1, the bidi embeddings/overrides/isolates, the
 # invisible marks, zero-width characters and the line/paragraph separators.
 UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
+    "["
+    "\x00-\x1f\x7f-\x9f"  # C0 (TAB and newline included), DEL, C1
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"  # invisible marks
+    "\u200b-\u200f\u2028-\u202e\u2060-\u206f"  # zero-width, separators, bidi, invisibles
+    "\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb"  # fillers, variation selectors
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"  # musical format chars, tag characters
+    "\ud800-\udfff"  # lone surrogates
+    "]"
 )
 """Characters that must never reach a terminal from catalogue data."""
 

@@ -331,7 +331,7 @@ class RolecallApp(App[int]):
         rows = []
         for binding in self.BINDINGS:
             assert isinstance(binding, Binding)
-            key = binding.key
+            key = self.get_key_display(binding)
             if binding.id and binding.id in self.workspace.settings.keymap:
                 key = self.workspace.settings.keymap[binding.id]
             rows.append((key, binding.description, binding.id or ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from rolecall.core.text import inert
@@ -62,10 +63,14 @@ class RolecallCommands(Provider):
                 ("Console for", "console"),
             ):
                 title = f"{verb} {target}"
+                # A Text, never a string: the palette would parse a string (and `help`) as
+                # markup, and a catalogue description must not become a clickable action.
+                display = Text(title)
+                if role.description:
+                    display.append(f"  {inert(role.description)}", style="dim")
                 yield Hit(
                     0.5 + 0.4 * matcher.match(title),
-                    title,
+                    display,
                     partial(app.assume_flow, role, then),
                     text=title,
-                    help=inert(role.description) or None,
                 )
