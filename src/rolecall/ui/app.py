@@ -94,6 +94,7 @@ class RolecallApp(App[int]):
         """Targets with an assume flow in progress."""
         self._order: list[int] = []
         self._last_search: tuple[list[str], list[int]] = ([], [])
+        self._natural = True
         self._detail_shown: tuple[object, ...] | None = None
         self._position: list[int] = []
         self._callers: dict[str, str] = {}
@@ -160,6 +161,7 @@ class RolecallApp(App[int]):
                     boosted[index] = (fav, -state.usage.get(target, 0))
             head = sorted(boosted, key=lambda i: (*boosted[i], i))
             order = head + [i for i in range(count) if i not in boosted]
+        self._natural = order == list(range(count))
         position = [0] * count
         for rank, index in enumerate(order):
             position[index] = rank
@@ -182,7 +184,8 @@ class RolecallApp(App[int]):
             catalogue = self.workspace.catalogue
             hits = catalogue.indexes(self.query_text, within=hits if narrower else None)
             self._last_search = (words, hits)
-            rows = sorted(hits, key=self._position.__getitem__)
+            # Hits come in file order; only a boosted or alphabetical order needs a sort.
+            rows = hits if self._natural else sorted(hits, key=self._position.__getitem__)
         else:
             self._last_search = ([], [])
             rows = list(self._order)
