@@ -651,7 +651,7 @@ def test_unreadable_ous_leave_accounts_untagged_with_a_note(fake_org: FakeOrgani
 def test_a_missing_profile_is_a_sentence() -> None:
     with pytest.raises(Exception) as caught:
         org.client("no-such-profile", None, CLIENT_SETTINGS)
-    assert str(caught.value) == "the AWS profile 'no-such-profile' does not exist."
+    assert str(caught.value) == 'the AWS profile "no-such-profile" does not exist.'
 
 
 def test_ou_paths_from_moto(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

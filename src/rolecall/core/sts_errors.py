@@ -8,8 +8,8 @@ message ever includes a secret: the texts are our own, with AWS's message made i
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from rolecall.core.aws_errors import describe, error_code
 from rolecall.core.errors import RolecallError, UsageError
 from rolecall.core.text import inert
 
@@ -68,25 +68,6 @@ class StsUnavailable(AssumeError):
     """STS could not be reached, did not answer in time, or answered nonsense."""
 
 
-_THROTTLING = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "RequestThrottled",
-    "SlowDown",
-}
-_EXPIRED = {
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidClientTokenId",
-    "RequestExpired",
-    "UnrecognizedClientException",
-    "SignatureDoesNotMatch",
-}
-
-
 def describe_source(profile: str | None, via: str | None) -> str:
     """`profile "x"`, `the session of hub/Org`, or `the default credential chain`."""
     if via is not None:
@@ -121,94 +102,52 @@ def classify(
     duration: int,
 ) -> AssumeError:
     """Turn a botocore exception into one of ours; unknown ones get a generic sentence."""
-    from botocore import exceptions as bx
-
+    code, message, _ = error_code(error)
+    specific = _from_code(code, message, role_arn, target, region, mfa_serial, duration)
+    if specific is not None:
+        return specific
     source = describe_source(profile, via)
-    if isinstance(error, bx.ClientError):
-        response: Any = error.response
-        code = str(response.get("Error", {}).get("Code", ""))
-        message = inert(str(response.get("Error", {}).get("Message", "")))[:300]
-        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return _from_code(
-            code,
-            message,
-            status,
-            role_arn,
-            target,
-            region,
-            source,
-            profile,
-            via,
-            mfa_serial,
-            duration,
-        )
-    if isinstance(error, bx.ProfileNotFound):
-        return NoSourceCredentials(
-            f'the AWS profile "{inert(str(profile))}" does not exist.',
-            hint="check source_profile in the catalogue and your ~/.aws/config (AWS_CONFIG_FILE)",
-        )
-    if isinstance(error, bx.NoCredentialsError):
+    failure = describe(
+        error,
+        service="STS",
+        endpoint=endpoint,
+        source=source,
+        refresh_hint=refresh_hint(profile, via),
+        profile=profile,
+    )
+    kind = {
+        "throttled": StsThrottled,
+        "expired": SourceCredentialsExpired,
+        "sso": SourceCredentialsExpired,
+        "profile": NoSourceCredentials,
+        "no-credentials": NoSourceCredentials,
+        "credential-load": NoSourceCredentials,
+        "server": StsUnavailable,
+        "timeout": StsUnavailable,
+        "unreachable": StsUnavailable,
+        "unreadable": StsUnavailable,
+        "sdk": StsUnavailable,
+    }.get(failure.kind, AssumeError)
+    if failure.kind == "refused":
+        return AssumeError(f"STS refused to assume {target} ({inert(code)}): {message}")
+    if failure.kind == "no-credentials":
         return NoSourceCredentials(
             f"no AWS credentials were found in {source} to assume {target}.",
             hint="set source_profile in the catalogue, or configure credentials (aws configure)",
         )
-    sso_errors = tuple(
-        getattr(bx, name)
-        for name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError")
-        if hasattr(bx, name)
-    )
-    if sso_errors and isinstance(error, sso_errors):
-        return SourceCredentialsExpired(
-            f"the SSO session behind {source} has expired.",
-            hint=f"run `aws sso login --profile {profile}`" if profile else "run `aws sso login`",
-        )
-    if isinstance(error, bx.CredentialRetrievalError):
-        return NoSourceCredentials(
-            f"the credentials of {source} could not be loaded ({inert(str(error))[:200]}).",
-            hint="check the profile's credential_process or login settings",
-        )
-    if isinstance(error, bx.ConnectTimeoutError | bx.ReadTimeoutError):
-        return StsUnavailable(
-            f"STS at {endpoint} did not answer in time.",
-            hint="check your network or proxy; try again, or pick another region",
-        )
-    if isinstance(error, bx.EndpointConnectionError | bx.ConnectionClosedError):
-        return StsUnavailable(
-            f"cannot reach STS at {endpoint}.",
-            hint="check your network, proxy and AWS_ENDPOINT_URL_STS",
-        )
-    from botocore.parsers import ResponseParserError
-
-    if isinstance(error, ResponseParserError):
-        return StsUnavailable(
-            f"STS at {endpoint} sent a response rolecall could not read.",
-            hint="a proxy may be rewriting responses; try again",
-        )
-    if isinstance(error, bx.ParamValidationError):
-        return StsRefused(
-            f"the request to assume {target} is not valid: {inert(str(error))[:200]}."
-        )
-    if isinstance(error, bx.BotoCoreError | OSError):
-        return StsUnavailable(
-            f"calling STS at {endpoint} failed ({type(error).__name__}).",
-            hint="try again; if it persists, check your network",
-        )
-    return AssumeError(f"assuming {target} failed ({type(error).__name__}).")
+    return kind(failure.message, hint=failure.hint)
 
 
 def _from_code(
     code: str,
     message: str,
-    status: object,
     role_arn: str,
     target: str,
     region: str,
-    source: str,
-    profile: str | None,
-    via: str | None,
     mfa_serial: str | None,
     duration: int,
-) -> AssumeError:
+) -> AssumeError | None:
+    """What only AssumeRole says: MFA, trust policy, duration, session name, region."""
     if code == "AccessDenied" and "MultiFactorAuthentication" in message:
         if "invalid MFA one time pass code" in message:
             return MfaRejected(
@@ -221,17 +160,12 @@ def _from_code(
         )
     if code in ("AccessDenied", "AccessDeniedException"):
         caller = re.search(r"User: (arn:\S+)", message)
-        who = caller.group(1) if caller else f"the identity from {source}"
+        who = caller.group(1) if caller else "the calling identity"
         return AssumeDenied(
             f"{who} is not allowed to assume {role_arn}.",
             hint=f"check that the role's trust policy allows {who}, and that its own policy "
             "grants sts:AssumeRole on the role (and sts:TagSession / sts:SetSourceIdentity "
             "when those are sent)",
-        )
-    if code in _EXPIRED:
-        return SourceCredentialsExpired(
-            f"the credentials of {source} are expired or not valid ({code}).",
-            hint=refresh_hint(profile, via),
         )
     if code == "ValidationError":
         if "MaxSessionDuration" in message:
@@ -256,24 +190,9 @@ def _from_code(
             f"STS is not activated in {region} for the account of {target}.",
             hint="activate the region in IAM account settings, or set another region for it",
         )
-    if code in _THROTTLING:
-        return StsThrottled(
-            "STS is throttling requests and kept refusing after 3 attempts.",
-            hint="wait a few seconds and try again",
-        )
     if code in ("MalformedPolicyDocument", "PackedPolicyTooLarge"):
         return StsRefused(
             f"STS refused the session tags or policy for {target}: {message}",
             hint="send fewer or shorter session_tags",
         )
-    if (isinstance(status, int) and status >= 500) or code in (
-        "InternalFailure",
-        "InternalError",
-        "ServiceUnavailable",
-        "IDPCommunicationError",
-    ):
-        return StsUnavailable(
-            f"STS had an internal problem ({code or status}) and did not recover after retries.",
-            hint="try again in a moment",
-        )
-    return AssumeError(f"STS refused to assume {target} ({inert(code)}): {message}")
+    return None
