@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,6 +42,16 @@ def console_world(tmp_path: Path, fake_sts: FakeSts, federation: FakeFederation)
     fake_sts.secret = "CANARYSECRETxxxxxxxx"
     fake_sts.token = "CANARYTOKENyyyyyyyyy"
     return world
+
+
+def page_of(log: Path) -> str:
+    """The page the fake browser fetched (it may finish writing after rolecall exits)."""
+    page = Path(str(log) + ".page")
+    for _ in range(100):
+        if page.exists() and page.stat().st_size:
+            return page.read_text()
+        time.sleep(0.1)
+    raise AssertionError("the browser never fetched the page")
 
 
 def browser(tmp_path: Path) -> tuple[Path, Path]:
@@ -89,7 +100,7 @@ def test_open_never_puts_the_link_in_argv(
     assert "127.0.0.1" in argv
     for secret in (federation.token, "SigninToken", "CANARY"):
         assert secret not in argv
-    page = Path(str(log) + ".page").read_text()
+    page = page_of(log)
     assert federation.token in page, "the one-shot page forwards to the sign-in link"
     assert (
         "opened the console as arn:aws:sts::222222222222:assumed-role/Developer/" in result.stderr
@@ -117,7 +128,7 @@ def test_container_and_configured_browser(
     assert fields["name"] == "payments-dev/Developer"
     assert fields["color"] == "green"
     assert fields["url"].startswith("http://127.0.0.1:")
-    page = Path(str(log) + ".page").read_text()
+    page = page_of(log)
     assert "oauth?Action=logout" in page
 
 
