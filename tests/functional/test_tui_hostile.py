@@ -36,7 +36,7 @@ import copy
 import io
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
@@ -62,7 +62,7 @@ from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.role_detail import RoleDetail
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 from tests.aws import FakeSts
-from tests.functional.tui_support import START, FakeClock, build_app
+from tests.functional.tui_support import START, FakeClock, app_of, build_app, until
 
 SIZE = (150, 40)
 
@@ -689,20 +689,6 @@ class Actions:
         await pilot.click(offset=(x, y))
         self.clicks += 1
         assert self.calls[before:] == [], (x, y, self.calls[before:])
-
-
-def app_of(pilot: Pilot[Any]) -> RolecallApp:
-    app = pilot.app
-    assert isinstance(app, RolecallApp)
-    return app
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 10) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app never reached the expected state")
 
 
 async def highlight(pilot: Pilot[Any], target: str) -> Screen:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from rolecall.core.catalogue import load
 from rolecall.core.locations import Locations
@@ -78,3 +80,19 @@ def build_app(
         host="laptop",
     )
     return make_app(workspace, clock=the_clock, tick_seconds=3600)
+
+
+def app_of(pilot: Pilot[Any]) -> RolecallApp:
+    """The pilot's app, typed."""
+    app = pilot.app
+    assert isinstance(app, RolecallApp)
+    return app
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 10) -> None:
+    """Let the app run until `condition()` holds (or fail after `seconds`)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the app never reached the expected state")

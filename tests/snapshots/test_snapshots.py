@@ -34,7 +34,7 @@ from rolecall.ui.app import RolecallApp
 from rolecall.ui.screens.modals import HelpScreen, MfaScreen
 from rolecall.ui.widgets.sessions_panel import SessionRow, SessionsPanel
 from tests.aws import FakeSts
-from tests.functional.tui_support import START, FakeClock, build_app
+from tests.functional.tui_support import START, FakeClock, app_of, build_app, until
 
 SIZE = (150, 40)
 THEME = "textual-dark"
@@ -93,20 +93,6 @@ def compare(shot: Shot, snap_compare: Snap, run_before: RunBefore) -> None:
     for canary in CANARIES:
         assert canary not in svg
     assert matches
-
-
-def app_of(pilot: Pilot[Any]) -> RolecallApp:
-    app = pilot.app
-    assert isinstance(app, RolecallApp)
-    return app
-
-
-async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float = 10) -> None:
-    for _ in range(int(seconds / 0.02)):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError("the app never reached the expected state")
 
 
 async def settle(pilot: Pilot[Any]) -> None:
