@@ -288,6 +288,13 @@ class Catalogue:
         """
         if self._line_list is None:
             self._line_list = self._lines.split("\n")[: len(self._roles)]
+            self._lines = ""  # every reader uses the list from now on: keep one copy
+
+    def search_text(self) -> str:
+        """Every search line, each ending in a newline (what the cache stores)."""
+        if self._line_list is not None:
+            return "".join(line + "\n" for line in self._line_list)
+        return self._lines
 
     def _lines_with(self, word: str) -> list[int]:
         """Indexes of the roles whose search line contains `word`, in order."""
@@ -617,7 +624,7 @@ def _write_cache(cache_file: Path, key: tuple[object, ...], catalogue: Catalogue
         catalogue.path,
         *accounts,
         catalogue.session_names,
-        catalogue._lines,
+        catalogue.search_text(),
         array("Q", catalogue._starts).tobytes(),
         stamp,
         offsets,

@@ -716,6 +716,9 @@ def make_app(
     workspace: Workspace, clock: Clock | None = None, tick_seconds: float = 1.0
 ) -> RolecallApp:
     """The one factory for the CLI and the tests."""
+    # Imports and the catalogue are built by now: keep them out of the collector's full
+    # passes, which would otherwise land before the first paint.
+    _settle_garbage()
     return RolecallApp(workspace, clock or (lambda: datetime.now(UTC)), tick_seconds)
 
 
