@@ -116,3 +116,41 @@ def test_a_closed_terminal_stops_the_demo_and_cleans_up(tmp_path: Path, tmux: Tm
         assert time.monotonic() < deadline, "rolecall demo kept running without its terminal"
         time.sleep(0.2)
     assert not any(p.name.startswith("rolecall-demo") for p in tmp_path.iterdir())
+
+
+def test_a_terminal_closed_during_a_subshell_still_stops_the_demo(
+    tmp_path: Path, tmux: Tmux
+) -> None:
+    env = terminal_env(tmp_path)
+    exports = " ".join(f"{k}={v!r}" for k, v in env.items() if k.isidentifier())
+    pid_file = tmp_path / "pid"
+    # Not exec'd: a shell stays the session leader, as when a user starts rolecall by hand.
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(
+        "import os, sys\n"
+        f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'rolecall', 'demo'])\n"
+    )
+    command = f"env -i {exports} {sys.executable} {launcher}; echo EXIT=$?; sleep 30"
+    tmux("new-session", "-d", "-s", "demo", "-x", "150", "-y", "40", command)
+    tmux.wait_for("payments-dev/Developer")
+    pid = int(pid_file.read_text())
+    for _ in range(4):
+        tmux.keys("Down")
+    tmux.keys("Enter")
+    tmux.wait_for("14:5")
+    tmux.keys("s")  # the subshell now holds the terminal: SIGHUP will go to it, not to us
+    deadline = time.monotonic() + 20
+    while not tmux.screen().strip().endswith(("$", "#")):
+        assert time.monotonic() < deadline, tmux.screen()
+        time.sleep(0.2)
+    tmux("kill-server")
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "rolecall demo kept running without its terminal"
+        time.sleep(0.2)
+    assert not any(p.name.startswith("rolecall-demo") for p in tmp_path.iterdir())

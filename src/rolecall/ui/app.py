@@ -615,6 +615,22 @@ class RolecallApp(App[int]):
             loop.add_signal_handler(signal.SIGHUP, self._hang_up)
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             return
+        if not self.is_headless:
+            # SIGHUP goes to the terminal's foreground group: if the terminal dies while a
+            # subshell holds it, we never hear of it. So also look every few seconds.
+            self.set_interval(3, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        import os
+        import sys
+
+        stream = sys.__stdin__
+        if stream is None:
+            return
+        try:
+            os.tcgetpgrp(stream.fileno())
+        except OSError:  # EIO/ENOTTY: the terminal was hung up
+            self._hang_up()
 
     def _hang_up(self) -> None:
         """The terminal is gone: nothing can be drawn or restored, and an orderly shutdown
