@@ -47,20 +47,21 @@ MIN_DURATION, MAX_DURATION = 900, 43200
 COLORS = ("blue", "turquoise", "green", "yellow", "orange", "red", "pink", "purple")
 """Account colours (the Firefox container palette, so the console hand-off can use them)."""
 
-PARTITION_REGIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+PARTITION_REGIONS: tuple[tuple[str, str], ...] = (
     # Order matters: us-gov- and us-iso- must be tried before the commercial "us-" rule.
-    ("aws-us-gov", re.compile(r"us-gov-[a-z]+-[0-9]+")),
-    ("aws-iso", re.compile(r"us-iso-[a-z]+-[0-9]+")),
-    ("aws-iso-b", re.compile(r"us-isob-[a-z]+-[0-9]+")),
-    ("aws-iso-f", re.compile(r"us-isof-[a-z]+-[0-9]+")),
-    ("aws-iso-e", re.compile(r"eu-isoe-[a-z]+-[0-9]+")),
-    ("aws-eusc", re.compile(r"eusc-de-[a-z]+-[0-9]+")),
-    ("aws-cn", re.compile(r"cn-[a-z]+-[0-9]+")),
-    ("aws", re.compile(r"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+")),
+    ("aws-us-gov", r"us-gov-[a-z]+-[0-9]+"),
+    ("aws-iso", r"us-iso-[a-z]+-[0-9]+"),
+    ("aws-iso-b", r"us-isob-[a-z]+-[0-9]+"),
+    ("aws-iso-f", r"us-isof-[a-z]+-[0-9]+"),
+    ("aws-iso-e", r"eu-isoe-[a-z]+-[0-9]+"),
+    ("aws-eusc", r"eusc-de-[a-z]+-[0-9]+"),
+    ("aws-cn", r"cn-[a-z]+-[0-9]+"),
+    ("aws", r"(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[0-9]+"),
 )
-"""Region patterns per partition, after botocore's partitions.json (no botocore import)."""
+"""Region patterns per partition, after botocore's partitions.json (no botocore import).
+Compiled on first use: listing a cached catalogue never needs them."""
 
-_DURATION = re.compile(r"(?:([0-9]{1,5})h)?(?:([0-9]{1,5})m)?(?:([0-9]{1,5})s)?")
+_DURATION = r"(?:([0-9]{1,5})h)?(?:([0-9]{1,5})m)?(?:([0-9]{1,5})s)?"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -459,7 +460,7 @@ def parse_duration(value: object) -> int | None:
         return None
     if value.isascii() and value.isdigit():
         return int(value) if len(value) <= 9 else None  # int() refuses > 4300 digits
-    match = _DURATION.fullmatch(value)
+    match = re.fullmatch(_DURATION, value)  # re caches the compiled pattern
     if not match or not any(match.groups()):
         return None
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
@@ -477,7 +478,7 @@ def format_duration(seconds: int) -> str:
 def partition_of(region: str) -> str | None:
     """The partition a region belongs to (`aws`, `aws-cn`, `aws-us-gov`, ...), or None."""
     for partition, pattern in PARTITION_REGIONS:
-        if pattern.fullmatch(region):
+        if re.fullmatch(pattern, region):
             return partition
     return None
 
