@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rolecall.core.errors import AmbiguousTarget, RolecallError, TargetNotFound
-from rolecall.core.private_files import open_private, read_private, write_private
+from rolecall.core.private_files import open_private, write_private
 from rolecall.core.text import inert, show
 
 if TYPE_CHECKING:
@@ -141,13 +141,13 @@ class Role(NamedTuple):
         return "prod" in self.tags
 
 
-def line_starts(lines: str) -> list[int]:
+def line_starts(lines: bytes) -> list[int]:
     """Offsets where each line of `lines` starts, plus the end."""
     starts = [0]
-    find, pos = lines.find, lines.find("\n")
+    find, pos = lines.find, lines.find(b"\n")
     while pos != -1:
         starts.append(pos + 1)
-        pos = find("\n", pos + 1)
+        pos = find(b"\n", pos + 1)
     return starts
 
 
@@ -226,7 +226,7 @@ class Catalogue:
         path: str,
         accounts: tuple[Account, ...] | _Packed,
         session_names: dict[str, str],
-        lines: str,
+        lines: bytes,
         roles: list[Role | None],
         packed: _Packed | None = None,
         starts: Sequence[int] | None = None,
@@ -251,7 +251,7 @@ class Catalogue:
         roles: list[Role],
     ) -> Catalogue:
         """A catalogue from freshly validated values."""
-        lines = "".join(search_line(r) + "\n" for r in roles)
+        lines = "".join(search_line(r) + "\n" for r in roles).encode()
         return cls(path, tuple(accounts), session_names, lines, list(roles))
 
     def __len__(self) -> int:
@@ -288,25 +288,26 @@ class Catalogue:
         most roles (the first letters typed into the TUI). Costs a few MiB.
         """
         if self._line_list is None:
-            self._line_list = self._lines.split("\n")[: len(self._roles)]
-            self._lines = ""  # every reader uses the list from now on: keep one copy
+            self._line_list = self._lines.decode().split("\n")[: len(self._roles)]
+            self._lines = b""  # every reader uses the list from now on: keep one copy
 
-    def search_text(self) -> str:
-        """Every search line, each ending in a newline (what the cache stores)."""
+    def search_text(self) -> bytes:
+        """Every search line, each ending in a newline, UTF-8 (what the cache stores)."""
         if self._line_list is not None:
-            return "".join(line + "\n" for line in self._line_list)
+            return "".join(line + "\n" for line in self._line_list).encode()
         return self._lines
 
     def _lines_with(self, word: str) -> list[int]:
         """Indexes of the roles whose search line contains `word`, in order."""
         if self._line_list is not None:
             return [i for i, line in enumerate(self._line_list) if word in line]
-        lines, starts, hits = self._lines, self._starts, []
-        pos = lines.find(word)
+        # The joined text is UTF-8: a word's bytes occur in it exactly where the word does.
+        lines, starts, hits, needle = self._lines, self._starts, [], word.encode()
+        pos = lines.find(needle)
         while pos != -1:
             index = bisect_right(starts, pos) - 1
             hits.append(index)
-            pos = lines.find(word, starts[index + 1])  # next line: one hit per role
+            pos = lines.find(needle, starts[index + 1])  # next line: one hit per role
         return hits
 
     def indexes(self, query: str, within: Sequence[int] | None = None) -> list[int]:
@@ -344,7 +345,7 @@ class Catalogue:
         """The lower-cased search line of the role at `index` (it starts with its target)."""
         if self._line_list is not None:
             return self._line_list[index]
-        return self._lines[self._starts[index] : self._starts[index + 1] - 1]
+        return self._lines[self._starts[index] : self._starts[index + 1] - 1].decode()
 
     def index_of(self, target: str) -> int | None:
         """Position of the role named exactly `ACCOUNT/ROLE` (account name or id)."""
@@ -486,7 +487,7 @@ def partition_of(region: str) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # The parsed-catalogue cache
 
-_CACHE_FORMAT = 4
+_CACHE_FORMAT = 5
 
 
 class _Packed:
@@ -576,13 +577,22 @@ def _cache_file(cache_dir: Path, resolved: str) -> Path:
 
 
 def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
-    blob = read_private(cache_file)
-    if blob is None:
+    fd = open_private(cache_file)
+    if fd is None:
         return None
+    try:
+        import mmap
+
+        # Mapped rather than read: marshal copies what it keeps, so nothing is read twice.
+        with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as mapped:
+            # Trusted: open_private only opens 0600 files of ours (in a 0700 directory).
+            stored = marshal.loads(mapped)  # noqa: S302
+    except (OSError, ValueError, EOFError, TypeError):
+        return None  # empty, unmappable or corrupt: a miss, rewritten by the next load
+    finally:
+        os.close(fd)
     fd = None
     try:
-        # Trusted: read_private only returns 0600 files of ours from a 0700 directory.
-        stored = marshal.loads(blob)  # noqa: S302
         if not isinstance(stored, tuple) or stored[0] != key:
             return None
         (_, path, accounts, account_offsets, session_names, lines, starts, stamp, offsets) = stored
@@ -596,7 +606,7 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
         fd = None  # owned by `roles` now
         count = len(roles._offsets) - 1
         table = _Packed.offsets(starts)
-        if len(table) != count + 1 or table[-1] != len(lines):
+        if len(table) != count + 1 or table[-1] != len(lines) or not isinstance(lines, bytes):
             return None
         return Catalogue(
             path=path,
