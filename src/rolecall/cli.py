@@ -1,7 +1,8 @@
 """The command line: argparse front door for every rolecall command.
 
-Imports are deferred so that the fast paths (`list`, `check`, and later the cache hits of
-`env` and `credential-process`) never load boto3, Textual or Rich.
+Imports are deferred so that the fast paths (`list`, `check`, cache hits) never load boto3,
+Textual or Rich; the repeated cache hits of `env` and `credential-process` do not even get
+here (see `rolecall.entry` and `rolecall.core.hit_memo`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -43,8 +44,6 @@ COMMANDS = frozenset(
     }
 )
 """Every command name (the parser for just one of them is built when it is named)."""
-
-Handler = Callable[["Context", TextIO], int]
 
 
 class Context:
@@ -442,23 +441,17 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
     role = ctx.role(ctx.args.target)
     if role.confirm and sys.stdin.isatty():
         _confirm(role)
-    destination = cu.destination_url(
-        role.partition, ctx.args.region or role.region, ctx.args.destination or role.console
-    )
+    if ctx.args.destination:  # refuse a bad destination before anything is assumed
+        cu.destination_url(role.partition, ctx.args.region or role.region, ctx.args.destination)
     _, session = ctx.session("console")
-    endpoint = cu.federation_endpoint(role.partition, session.region, ctx.env)
-    # The link is made right before it is used: it is valid for 15 minutes.
-    token = cu.signin_token(
-        cu.TokenRequest(
-            endpoint=endpoint,
-            credentials=session.credentials,
-            # AWS refuses SessionDuration for role-chained credentials.
-            session_duration=None if role.via else session_length(ctx, role),
-        )
+    url, destination = cu.sign_in_link(
+        role.partition,
+        session,
+        destination=ctx.args.destination or role.console,
+        session_duration=None if role.via else session_length(ctx, role),
+        logout=ctx.args.logout_first or settings.logout_first,
+        env=ctx.env,
     )
-    url = cu.login_url(endpoint, token, destination)
-    if ctx.args.logout_first or settings.logout_first:
-        url = cu.logout_first(url, role.partition, endpoint)
     ctx.journal().record("console", session, destination=destination, delivery=ctx.args.mode)
     if ctx.args.mode == "print":
         out.write(url + "\n")
@@ -474,15 +467,15 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 0
-    from rolecall.core.browser import OneShotRedirect, open_in_browser
-
-    redirect = OneShotRedirect(url)
-    handoff = redirect.url
-    container = ctx.args.container or settings.container
-    if container:
-        handoff = cu.container_url(handoff, role.target, role.color, container)
-    open_in_browser(handoff, settings.browser, ctx.env)
-    if not redirect.wait(timeout=60):
+    opened = cu.hand_to_browser(
+        url,
+        browser=settings.browser,
+        container=ctx.args.container or settings.container,
+        name=role.target,
+        color=role.color,
+        env=ctx.env,
+    )
+    if not opened:
         raise RolecallError(
             "the browser did not open the sign-in link within 60 s.",
             hint="use --print or --copy instead",

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from rolecall.core.credentials import Credentials
@@ -236,3 +237,45 @@ def container_url(url: str, name: str, color: str | None, form: str = "granted")
     fields = {"name": name, "url": url, "color": color or "blue", "icon": "briefcase"}
     scheme = "ext+granted-containers:" if form == "granted" else "ext+container:"
     return scheme + urlencode(fields, quote_via=quote)
+
+
+def sign_in_link(
+    partition: str,
+    session: Any,
+    *,
+    destination: str | None,
+    session_duration: int | None,
+    logout: bool,
+    env: Mapping[str, str],
+) -> tuple[str, str]:
+    """A fresh sign-in link for `session` and its destination URL (blocking: one POST).
+
+    `session_duration` must be None for role-chained credentials (AWS refuses it there).
+    The link is valid for 15 minutes: make it right before it is used.
+    """
+    landing = destination_url(partition, session.region, destination)
+    endpoint = federation_endpoint(partition, session.region, env)
+    token = signin_token(TokenRequest(endpoint, session.credentials, session_duration))
+    url = login_url(endpoint, token, landing)
+    return (logout_first(url, partition, endpoint) if logout else url), landing
+
+
+def hand_to_browser(
+    link: str,
+    *,
+    browser: tuple[str, ...],
+    container: str | None,
+    name: str,
+    color: str | None,
+    env: Mapping[str, str],
+    timeout: float = 60,
+) -> bool:
+    """Open `link` through a one-shot loopback URL (never in argv); True once it was fetched."""
+    from rolecall.core.browser import OneShotRedirect, open_in_browser
+
+    redirect = OneShotRedirect(link)
+    handoff = redirect.url
+    if container:
+        handoff = container_url(handoff, name, color, container)
+    open_in_browser(handoff, browser, env)
+    return redirect.wait(timeout=timeout)

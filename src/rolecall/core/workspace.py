@@ -188,37 +188,32 @@ class Workspace:
 
     def console_link(self, role: Role, active: ActiveSession) -> str:
         """A fresh console sign-in link for the session (blocking: calls getSigninToken)."""
-        from rolecall.core import console_url as cu
+        from rolecall.core.console_url import sign_in_link
 
-        session = active.session
-        endpoint = cu.federation_endpoint(role.partition, session.region, self.env)
-        token = cu.signin_token(
-            cu.TokenRequest(
-                endpoint,
-                session.credentials,
-                None if role.via else min(max(role.duration, 900), 43200),
-            )
+        url, destination = sign_in_link(
+            role.partition,
+            active.session,
+            destination=role.console,
+            session_duration=None if role.via else min(max(role.duration, 900), 43200),
+            logout=self.settings.console.logout_first,
+            env=self.env,
         )
-        destination = cu.destination_url(role.partition, session.region, role.console)
-        url = cu.login_url(endpoint, token, destination)
-        if self.settings.console.logout_first:
-            url = cu.logout_first(url, role.partition, endpoint)
-        self.journal.record("console", session, destination=destination, delivery="tui")
+        self.journal.record("console", active.session, destination=destination, delivery="tui")
         return url
 
     def open_console(self, role: Role, link: str) -> bool:
         """Hand `link` to the browser through a one-shot loopback URL (blocking, <= 60 s)."""
-        from rolecall.core import console_url as cu
-        from rolecall.core.browser import OneShotRedirect, open_in_browser
+        from rolecall.core.console_url import hand_to_browser
 
-        redirect = OneShotRedirect(link)
-        handoff = redirect.url
-        if self.settings.console.container:
-            handoff = cu.container_url(
-                handoff, role.target, role.color, self.settings.console.container
-            )
-        open_in_browser(handoff, self.settings.console.browser, self.env)
-        return redirect.wait(timeout=60)
+        console = self.settings.console
+        return hand_to_browser(
+            link,
+            browser=console.browser,
+            container=console.container,
+            name=role.target,
+            color=role.color,
+            env=self.env,
+        )
 
     def exports(self, active: ActiveSession) -> str:
         """`export ...` lines for the session (for the clipboard, on request)."""
