@@ -28,6 +28,8 @@ import sys
 import termios
 import time
 
+from ab_timer import own_hwm_kib  # same directory; as lean as this module
+
 TIMEOUT_S = 120.0
 
 
@@ -88,18 +90,6 @@ def run_one(argv: list[str], cols: int, rows: int, out: str) -> dict[str, object
         "output_bytes": received,
         "figures": figures,
     }
-
-
-def own_hwm_kib() -> int:
-    """This process's peak RSS (VmHWM), in KiB; 0 when /proc is not there."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def main(argv: list[str]) -> int:

@@ -72,8 +72,6 @@ CONTAINER_FORMS = ("granted", "open-url-in-container")
 and "Open external links in a container" (`ext+container:`)."""
 
 _SHORTCUT = re.compile(r"[a-z][a-z0-9-]{0,63}")
-LINK_LIFETIME = 15 * 60
-"""AWS: the sign-in link is valid for 15 minutes after it is created."""
 
 
 class ConsoleError(RolecallError):

@@ -12,7 +12,6 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from rolecall.core.catalogue import Catalogue, Role
@@ -225,16 +224,3 @@ class Workspace:
         """Persist favourites, usage and templates (best effort: never breaks the UI)."""
         with contextlib.suppress(OSError):
             self.state.save()
-
-
-def workspace_from_env(
-    catalogue_file: str | None, env: Mapping[str, str], **kwargs: Any
-) -> Workspace:
-    """Load the catalogue the usual way and build a workspace around it."""
-    from rolecall.core.catalogue import load
-    from rolecall.core.locations import catalogue_path
-
-    locations = Locations.from_env(env)
-    path: Path = catalogue_path(catalogue_file, env, locations)
-    catalogue = load(path, cache_dir=locations.cache_dir)
-    return Workspace(catalogue, locations, env, **kwargs)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from rich.text import Text
@@ -25,8 +24,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import WorkerFailed
 
 from rolecall.core.catalogue import Role
-from rolecall.core.errors import RolecallError
-from rolecall.core.session_name import parse_template
+from rolecall.core.errors import FreeVariableMissing, RolecallError
 from rolecall.core.sts import AssumeOptions
 from rolecall.core.sts_errors import MfaRequired
 from rolecall.core.text import inert
@@ -383,18 +381,14 @@ class RolecallApp(App[int]):
                 )
                 return None
         choice, _, _ = self.choice_for(role)
-        names = self._free_variables(role, choice)
-        variables = {n: self.variables[n] for n in names if self.variables.get(n)}
+        options = AssumeOptions(template=choice.name if choice.name else None)
+        names = self._free_variables(role, options)
         if names:
             asked = await self.push_screen_wait(VariablesScreen(choice.text, names, self.variables))
             if asked is None:
                 return None
             self.variables.update(asked)
-            variables = asked
-        options = AssumeOptions(
-            template=choice.name if choice.name else None,
-            variables=variables,
-        )
+            options = options._replace(variables=asked)
         while True:
             self.notify(f"Assuming {inert(role.target)}…", timeout=2, markup=False)
             try:
@@ -422,12 +416,15 @@ class RolecallApp(App[int]):
         )
         return active
 
-    def _free_variables(self, role: Role, choice: TemplateChoice) -> list[str]:
-        names: list[str] = []
-        for hop in self.workspace.catalogue.chain(role)[:-1]:
-            names += parse_template(hop.session_name).free_variables
-        names += parse_template(choice.text).free_variables
-        return list(dict.fromkeys(names))
+    def _free_variables(self, role: Role, options: AssumeOptions) -> list[str]:
+        """Every free variable the chain's templates need: the planner's own answer."""
+        try:
+            self.workspace.assumer.plan(role, options._replace(variables={}))
+        except FreeVariableMissing as missing:
+            return missing.names
+        except RolecallError:
+            pass  # the assume call itself reports it
+        return []
 
     async def _in_thread(self, call: Callable[[], T]) -> T:
         """Run a blocking call in a thread worker and await its result (errors re-raised)."""
@@ -736,6 +733,3 @@ def make_app(
     # passes, which would otherwise land before the first paint.
     _settle_garbage()
     return RolecallApp(workspace, clock or (lambda: datetime.now(UTC)), tick_seconds)
-
-
-APP_DIR = Path(__file__).parent
