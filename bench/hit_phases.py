@@ -4,7 +4,7 @@
 
 Runs `rolecall.cli.main([COMMAND, TARGET])` (stdout to /dev/null) with `perf_counter` around
 its parts, by wrapping them in this process only: `import rolecall.cli`, `build_parser`,
-`import rolecall.core.sts` (which `Context.session` would otherwise import itself),
+`import rolecall.core.sts.assumer` (which `Context.session` would otherwise import itself),
 `Context.catalogue` (the catalogue load), `Assumer.plan`, `Assumer.cached` (the session-cache
 read), the rest of `Context.session` (its other imports, the assumer and MFA ledger), and the
 rest of `main` (argument parsing, the handler's own imports and output). Prints one JSON
@@ -65,10 +65,10 @@ def main(argv: list[str]) -> int:
     cli.build_parser = timed("build_parser", cli.build_parser)
     cli.Context.catalogue = timed("catalogue", cli.Context.catalogue)  # type: ignore[method-assign]
     cli.Context.session = timed("session", cli.Context.session)  # type: ignore[method-assign]
-    # `session` imports rolecall.core.sts itself; it is imported here (and timed on its own)
+    # `session` imports rolecall.core.sts.assumer itself; it is imported here (and timed on its own)
     # so that its `Assumer` can be wrapped.
     start, cpu = time.perf_counter(), time.thread_time()
-    from rolecall.core import sts
+    from rolecall.core.sts.assumer import assumer as sts
 
     add("import_sts", start, cpu)
     sts.Assumer.plan = timed("plan", sts.Assumer.plan)  # type: ignore[method-assign]

@@ -326,7 +326,7 @@ def report(
         "",
         "| roles | accounts | TOML file | `rolecall check` | cold load (no cache) "
         "| warm load (cache hit) | cold / warm | cache file "
-        "| `import rolecall.core.catalogue` | warm `search(QUERY)` |",
+        "| `import rolecall.core.catalogue.model` | warm `search(QUERY)` |",
         "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in loads:
@@ -387,7 +387,7 @@ def report(
         "file itself is in the page cache.",
         "- Warm runs and every timed `rolecall list` were checked to be cache hits (the cache "
         "file is never rewritten).",
-        "- `import rolecall.core.catalogue` is timed after `json` and `pathlib` are loaded.",
+        "- `import rolecall.core.catalogue.model` is timed after `json` and `pathlib` are loaded.",
         "- Children run with a warm bytecode cache (`PYTHONPYCACHEPREFIX` in a temp dir); "
         "`PYTHONDONTWRITEBYTECODE`, `PYTHONUNBUFFERED`, `PYTHONPATH` and other "
         "timing-changing `PYTHON*` variables are removed, and `ROLECALL_*` too.",

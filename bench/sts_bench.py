@@ -313,9 +313,9 @@ def _top(values: Mapping[str, float], k: int, skip: Sequence[str] = ()) -> str:
 
 ROLECALL_MODULES = (
     "rolecall.cli",
-    "rolecall.core.sts",
-    "rolecall.core.catalogue",
-    "rolecall.core.session_cache",
+    "rolecall.core.sts.assumer",
+    "rolecall.core.catalogue.model",
+    "rolecall.core.sts.session_cache",
 )
 
 
@@ -391,7 +391,7 @@ def report(r: StsResult, s: StsSettings) -> tuple[list[str], list[tuple[str, str
         hit = r.hits["credential-process"]
         parts = [
             ("`import rolecall.cli`", "import_cli"),
-            ("`import rolecall.core.sts` (deferred, in `Context.session`)", "import_sts"),
+            ("`import rolecall.core.sts.assumer` (deferred, in `Context.session`)", "import_sts"),
             ("`build_parser` (argparse, one command)", "build_parser"),
             ("`Context.catalogue` (catalogue from its parsed cache)", "catalogue"),
             ("`Assumer.plan`", "plan"),

@@ -2,7 +2,7 @@
 
 Imports are deferred so that the fast paths (`list`, `check`, cache hits) never load boto3,
 Textual or Rich; the repeated cache hits of `env` and `credential-process` do not even get
-here (see `rolecall.entry` and `rolecall.core.hit_memo`).
+here (see `rolecall.entry` and `rolecall.core.sts.hit_memo`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from rolecall import __version__
-from rolecall.core.catalogue import Catalogue, Role, format_duration
+from rolecall.core.catalogue.model import Catalogue, Role, format_duration
 from rolecall.core.errors import AmbiguousTarget, RolecallError, UsageError
 from rolecall.core.locations import Locations, catalogue_path
 from rolecall.core.text import inert
@@ -23,8 +23,8 @@ from rolecall.core.text import inert
 if TYPE_CHECKING:
     from rolecall.core.credentials import Session
     from rolecall.core.journal import Journal
-    from rolecall.core.session_cache import SessionCache
-    from rolecall.core.sts import AssumeOptions
+    from rolecall.core.sts.session_cache import SessionCache
+    from rolecall.core.sts.assumer import AssumeOptions
 
 COMMANDS = frozenset(
     {
@@ -60,7 +60,7 @@ class Context:
 
     def catalogue(self) -> Catalogue:
         """Load the catalogue named by --catalogue / ROLECALL_CATALOGUE / the config dir."""
-        from rolecall.core import catalogue
+        from rolecall.core.catalogue.model import model as catalogue
 
         path = catalogue_path(getattr(self.args, "catalogue", None), self.env, self.locations)
         return catalogue.load(path, cache_dir=self.locations.cache_dir)
@@ -71,8 +71,8 @@ class Context:
 
     def session_cache(self) -> SessionCache:
         """The session cache, with the reuse margin from ROLECALL_CACHE_MARGIN if set."""
-        from rolecall.core.catalogue import parse_duration
-        from rolecall.core.session_cache import DEFAULT_MARGIN, SessionCache
+        from rolecall.core.catalogue.model import parse_duration
+        from rolecall.core.sts.session_cache import DEFAULT_MARGIN, SessionCache
 
         margin = DEFAULT_MARGIN
         if "ROLECALL_CACHE_MARGIN" in self.env:
@@ -94,8 +94,8 @@ class Context:
 
     def assume_options(self) -> AssumeOptions:
         """AssumeOptions from the shared assume flags."""
-        from rolecall.core.catalogue import parse_duration
-        from rolecall.core.sts import AssumeOptions, check_mfa_code
+        from rolecall.core.catalogue.model import parse_duration
+        from rolecall.core.sts.assumer import AssumeOptions, check_mfa_code
 
         args = self.args
         variables: dict[str, str] = {}
@@ -114,7 +114,7 @@ class Context:
                 )
         region = args.region
         if region is not None:
-            from rolecall.core.catalogue import partition_of
+            from rolecall.core.catalogue.model import partition_of
 
             if partition_of(region) is None:
                 raise UsageError(f"--region {inert(region)!r} is not an AWS region.")
@@ -130,7 +130,7 @@ class Context:
 
     def _sts(self) -> dict[str, object]:
         """Client settings, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
-        from rolecall.core.sts import CLIENT_SETTINGS
+        from rolecall.core.sts.assumer import CLIENT_SETTINGS
 
         settings = dict(CLIENT_SETTINGS)
         for variable, key in (
@@ -153,7 +153,7 @@ class Context:
         role = catalogue.resolve(self.args.target)
         options = self.assume_options()
         session, key = self._session(catalogue, role, options, used_by)
-        from rolecall.core import hit_memo
+        from rolecall.core.sts.assumer import hit_memo
 
         if options.use_cache and hit_memo.fast_request(self.argv) is not None:
             hit_memo.remember(self.argv, self.env, catalogue.path, key, session.target)
@@ -164,8 +164,8 @@ class Context:
     ) -> tuple[Session, str]:
         """The session and its cache key."""
         from rolecall.core.private_files import ensure_private_dir
-        from rolecall.core.sts import Assumer, MfaLedger, check_mfa_code
-        from rolecall.core.sts_errors import MfaRequired
+        from rolecall.core.sts.assumer import Assumer, MfaLedger, check_mfa_code
+        from rolecall.core.sts.errors import MfaRequired
 
         ledger = MfaLedger(self.locations.cache_dir / "mfa-ledger.json")
         assumer = Assumer(
@@ -248,7 +248,7 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
             print("# the demo world runs until Ctrl-C", file=sys.stderr)
             signal.pause()
             return 0
-        from rolecall.core.catalogue import load
+        from rolecall.core.catalogue.model import load
         from rolecall.core.locations import Locations
         from rolecall.core.workspace import Workspace
         from rolecall.ui.app import make_app
@@ -352,7 +352,7 @@ def _columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def cmd_check(ctx: Context, out: TextIO) -> int:
     """`rolecall check [PATH]`: validate, print every problem, exit 0 or 2."""
-    from rolecall.core.catalogue import CatalogueError, parse
+    from rolecall.core.catalogue.model import CatalogueError, parse
 
     path = (
         Path(ctx.args.path)
@@ -434,7 +434,7 @@ def cmd_shell(ctx: Context, out: TextIO) -> int:
 
 def cmd_console(ctx: Context, out: TextIO) -> int:
     """`rolecall console TARGET [--open|--print|--copy]`: sign the browser in as the role."""
-    from rolecall.core import console_url as cu
+    from rolecall.core.console import url as cu
     from rolecall.core.settings import load_settings
 
     settings = load_settings(ctx.locations.config_dir / "config.toml").console
@@ -457,7 +457,7 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
         out.write(url + "\n")
         return 0
     if ctx.args.mode == "copy":
-        from rolecall.core import clipboard
+        from rolecall.core.console import clipboard
 
         clipboard.copy(url)
         clipboard.schedule_clear(url)
@@ -486,7 +486,7 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
 
 def session_length(ctx: Context, role: Role) -> int:
     """The console session length to ask for: the assumed duration (900..43200)."""
-    from rolecall.core.catalogue import parse_duration
+    from rolecall.core.catalogue.model import parse_duration
 
     asked = parse_duration(ctx.args.duration) if ctx.args.duration else None
     return min(max(asked or role.duration, 900), 43200)
@@ -731,7 +731,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p.set_defaults(handler=cmd_credential_process)
 
     if wanted("console"):
-        from rolecall.core.console_url import CONTAINER_FORMS
+        from rolecall.core.console.url import CONTAINER_FORMS
 
         p = _assume_command(
             commands,

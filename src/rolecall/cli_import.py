@@ -146,7 +146,7 @@ def cmd_import_aws_config(ctx: Context, out: TextIO) -> int:
 def cmd_import_organizations(ctx: Context, out: TextIO) -> int:
     """`rolecall import organizations [--role-name NAME] [--source-profile P]`."""
     from rolecall.core.importers import organizations
-    from rolecall.core.sts import CLIENT_SETTINGS
+    from rolecall.core.sts.assumer import CLIENT_SETTINGS
 
     args = ctx.args
     _check_names(args.role_name, args.source_profile)
@@ -166,7 +166,7 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
     from rolecall.core.importers import identity_center as sso
     from rolecall.core.importers.aws_config import load_aws_config
     from rolecall.core.importers.files import write_atomic
-    from rolecall.core.sts import CLIENT_SETTINGS
+    from rolecall.core.sts.assumer import CLIENT_SETTINGS
 
     args = ctx.args
     start_url = sso.check_start_url(args.start_url)
@@ -375,7 +375,7 @@ def _say(text: str) -> None:
 
 def _check_names(role_name: str, source_profile: str | None) -> None:
     """Refuse a role or profile name the catalogue would refuse, before any AWS call."""
-    from rolecall.core.catalogue import CatalogueError, parse
+    from rolecall.core.catalogue.model import CatalogueError, parse
     from rolecall.core.importers import render
 
     checks = [("--role-name", role_name, {"name": role_name})]
@@ -399,7 +399,7 @@ def _check_names(role_name: str, source_profile: str | None) -> None:
 
 
 def _check_region(region: str) -> None:
-    from rolecall.core.catalogue import partition_of
+    from rolecall.core.catalogue.model import partition_of
 
     if partition_of(region) is None:
         raise UsageError(

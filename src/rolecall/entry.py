@@ -1,7 +1,7 @@
 """The `rolecall` executable: try the cache-hit fast path, else the full command line.
 
 This module imports nothing it does not need: `credential-process` and `env` hits are
-answered from `rolecall.core.hit_memo` without loading argparse, the catalogue or the STS
+answered from `rolecall.core.sts.hit_memo` without loading argparse, the catalogue or the STS
 engine; everything else goes to `rolecall.cli`.
 """
 
@@ -21,7 +21,7 @@ def run() -> None:
     argv = sys.argv[1:]
     code = None
     if argv[:1] in (["credential-process"], ["env"]):
-        from rolecall.core import hit_memo
+        from rolecall.core.sts.assumer import hit_memo
 
         try:
             if hit_memo.serve(argv, os.environ, sys.stdout):

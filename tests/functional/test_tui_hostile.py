@@ -54,8 +54,8 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from rolecall.core.catalogue import CatalogueError, parse
-from rolecall.core.session_name import parse_template
+from rolecall.core.catalogue.model import CatalogueError, parse
+from rolecall.core.naming.session_name import parse_template
 from rolecall.ui.app import RolecallApp
 from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, VariablesScreen
 from rolecall.ui.widgets.catalogue_list import CatalogueList

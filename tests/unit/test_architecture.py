@@ -29,4 +29,4 @@ def test_core_module_imports_no_ui(module: str) -> None:
 
 
 def test_core_is_found() -> None:
-    assert "rolecall.core.catalogue" in CORE_MODULES
+    assert "rolecall.core.catalogue.model" in CORE_MODULES

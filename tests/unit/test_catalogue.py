@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rolecall.core.catalogue import (
+from rolecall.core.catalogue.model import (
     CatalogueError,
     format_duration,
     load,
@@ -402,13 +402,13 @@ class TestResolve:
         ],
     )
     def test_forms(self, catalogue: object, spec: str, target: str) -> None:
-        from rolecall.core.catalogue import Catalogue
+        from rolecall.core.catalogue.model import Catalogue
 
         assert isinstance(catalogue, Catalogue)
         assert catalogue.resolve(spec).target == target
 
     def test_ambiguous_lists_candidates(self, catalogue: object) -> None:
-        from rolecall.core.catalogue import Catalogue
+        from rolecall.core.catalogue.model import Catalogue
 
         assert isinstance(catalogue, Catalogue)
         with pytest.raises(AmbiguousTarget) as caught:
@@ -417,7 +417,7 @@ class TestResolve:
         assert caught.value.exit_code == 2
 
     def test_nothing_matches(self, catalogue: object) -> None:
-        from rolecall.core.catalogue import Catalogue
+        from rolecall.core.catalogue.model import Catalogue
 
         assert isinstance(catalogue, Catalogue)
         with pytest.raises(TargetNotFound):

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rolecall.core.browser import OneShotRedirect, browser_argv
-from rolecall.core.console_url import (
+from rolecall.core.console.browser import OneShotRedirect, browser_argv
+from rolecall.core.console.url import (
     ConsoleError,
     TokenRequest,
     container_url,

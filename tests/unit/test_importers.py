@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rolecall.core.catalogue import CatalogueError, parse
+from rolecall.core.catalogue.model import CatalogueError, parse
 from rolecall.core.credentials import Secret
 from rolecall.core.errors import UsageError
 from rolecall.core.importers import Draft, DraftAccount, DraftRole, ImportResult, build, render
@@ -40,7 +40,7 @@ from rolecall.core.importers.errors import (
     SsoTokenExpired,
 )
 from rolecall.core.importers.files import has_comments, write_atomic
-from rolecall.core.sts import CLIENT_SETTINGS
+from rolecall.core.sts.assumer import CLIENT_SETTINGS
 from tests.aws import moto_reset
 from tests.functional.test_cli_import import (
     CANARY_CREDENTIALS,

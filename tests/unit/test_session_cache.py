@@ -11,7 +11,7 @@ import pytest
 
 from rolecall.core.credentials import Credentials, Secret, Session
 from rolecall.core.private_files import UnsafeDirectory, ensure_private_dir
-from rolecall.core.session_cache import SessionCache, effective_margin
+from rolecall.core.sts.session_cache import SessionCache, effective_margin
 
 NOW = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rolecall.core.errors import FreeVariableMissing, TemplateError
-from rolecall.core.session_name import (
+from rolecall.core.naming.session_name import (
     NameContext,
     RoleFacts,
     parse_template,

@@ -12,12 +12,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rolecall.core.catalogue import load
+from rolecall.core.catalogue.model import load
 from rolecall.core.credentials import rfc3339
 from rolecall.core.locations import Locations, catalogue_path
-from rolecall.core.session_cache import SessionCache
-from rolecall.core.sts import AssumeOptions, Assumer, MfaLedger
-from rolecall.core.sts_errors import MfaRequired
+from rolecall.core.sts.session_cache import SessionCache
+from rolecall.core.sts.assumer import AssumeOptions, Assumer, MfaLedger
+from rolecall.core.sts.errors import MfaRequired
 
 
 def session(

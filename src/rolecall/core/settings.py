@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rolecall.core.console_url import CONTAINER_FORMS
+from rolecall.core.console.url import CONTAINER_FORMS
 from rolecall.core.errors import UsageError
 from rolecall.core.text import show
 

@@ -14,15 +14,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from rolecall.core.catalogue import Catalogue, Role
+from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Session
 from rolecall.core.journal import Journal
 from rolecall.core.locations import Locations
-from rolecall.core.session_cache import SessionCache
-from rolecall.core.session_name import NameContext, local_user, short_host
+from rolecall.core.sts.session_cache import SessionCache
+from rolecall.core.naming.session_name import NameContext, local_user, short_host
 from rolecall.core.settings import Settings, load_settings
 from rolecall.core.state import State
-from rolecall.core.sts import CLIENT_SETTINGS, AssumeOptions, Assumer, MfaLedger
+from rolecall.core.sts.assumer import CLIENT_SETTINGS, AssumeOptions, Assumer, MfaLedger
 
 Launcher = Callable[[Sequence[str], Mapping[str, str]], int]
 """Runs a child process (argv, environment) to completion and returns its exit status."""
@@ -129,7 +129,7 @@ class Workspace:
         if profile not in self._callers:
             from botocore.config import Config
 
-            from rolecall.core.sts_errors import classify
+            from rolecall.core.sts.errors import classify
 
             try:
                 # The assumer's boto3 session for this source: its models are loaded once.
@@ -187,7 +187,7 @@ class Workspace:
 
     def console_link(self, role: Role, active: ActiveSession) -> str:
         """A fresh console sign-in link for the session (blocking: calls getSigninToken)."""
-        from rolecall.core.console_url import sign_in_link
+        from rolecall.core.console.url import sign_in_link
 
         url, destination = sign_in_link(
             role.partition,
@@ -202,7 +202,7 @@ class Workspace:
 
     def open_console(self, role: Role, link: str) -> bool:
         """Hand `link` to the browser through a one-shot loopback URL (blocking, <= 60 s)."""
-        from rolecall.core.console_url import hand_to_browser
+        from rolecall.core.console.url import hand_to_browser
 
         console = self.settings.console
         return hand_to_browser(

@@ -23,10 +23,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import WorkerFailed
 
-from rolecall.core.catalogue import Role
+from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import FreeVariableMissing, RolecallError
-from rolecall.core.sts import AssumeOptions
-from rolecall.core.sts_errors import MfaRequired
+from rolecall.core.sts.assumer import AssumeOptions
+from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession, Workspace
 from rolecall.ui.commands import RolecallCommands

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rolecall.core.catalogue import (
+from rolecall.core.catalogue.model import (
     CHAINED_MAX_DURATION,
     MAX_DURATION,
     MIN_DURATION,
@@ -43,7 +43,7 @@ from rolecall.core.importers.draft import (
     account_name,
 )
 from rolecall.core.importers.errors import ImportSourceError
-from rolecall.core.session_name import VALID_NAME
+from rolecall.core.naming.session_name import VALID_NAME
 from rolecall.core.text import inert, show
 
 CREDENTIAL_SOURCES = {

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rolecall.core.catalogue import (
+from rolecall.core.catalogue.model import (
     CHAINED_MAX_DURATION,
     SCHEMA_VERSION,
     Catalogue,

@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from rolecall.core.catalogue import Catalogue, Role
+from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.text import inert
 from rolecall.ui.presenter import mask
 

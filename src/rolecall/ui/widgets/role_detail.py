@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from rich.text import Text
 from textual.widgets import Static
 
-from rolecall.core.catalogue import Catalogue, Role, format_duration
+from rolecall.core.catalogue.model import Catalogue, Role, format_duration
 from rolecall.core.errors import TemplateError
-from rolecall.core.session_name import (
+from rolecall.core.naming.session_name import (
     NameContext,
     assumed_role_arn,
     parse_template,

@@ -1,6 +1,6 @@
 """The system clipboard, written through stdin (never argv), and cleared after a while.
 
-`python -m rolecall.core.clipboard clear SECONDS SHA256` is the detached clearer: after the
+`python -m rolecall.core.console.clipboard clear SECONDS SHA256` is the detached clearer: after the
 delay it empties the clipboard, but only if it still holds what we put there.
 """
 
@@ -58,7 +58,7 @@ def schedule_clear(text: str, seconds: int = CLEAR_AFTER) -> None:
     """Start a detached process that clears the clipboard in `seconds` if it still holds text."""
     digest = hashlib.sha256(text.encode()).hexdigest()
     subprocess.Popen(
-        [sys.executable, "-m", "rolecall.core.clipboard", "clear", str(seconds), digest],
+        [sys.executable, "-m", "rolecall.core.console.clipboard", "clear", str(seconds), digest],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from rolecall import __version__
-from rolecall.core.catalogue import (
+from rolecall.core.catalogue.model import (
     CHAINED_MAX_DURATION,
     MAX_DURATION,
     MIN_DURATION,
@@ -31,15 +31,15 @@ from rolecall.core.catalogue import (
 from rolecall.core.credentials import Credentials, Secret, Session, utc
 from rolecall.core.errors import FreeVariableMissing, TemplateError, UsageError
 from rolecall.core.private_files import read_private, write_private
-from rolecall.core.session_cache import SessionCache, cache_key
-from rolecall.core.session_name import (
+from rolecall.core.sts.session_cache import SessionCache, cache_key
+from rolecall.core.naming.session_name import (
     NameContext,
     check_name,
     parse_template,
     render_session_name,
     render_source_identity,
 )
-from rolecall.core.sts_errors import (
+from rolecall.core.sts.errors import (
     MfaCodeInvalid,
     MfaCodeReused,
     MfaRequired,
@@ -502,7 +502,7 @@ class Assumer:
             )
             assumed_arn = str(response["AssumedRoleUser"]["Arn"])
         except (KeyError, TypeError, ValueError):
-            from rolecall.core.sts_errors import StsUnavailable
+            from rolecall.core.sts.errors import StsUnavailable
 
             raise StsUnavailable(
                 f"STS answered the request for {hop.role.target} without usable credentials.",

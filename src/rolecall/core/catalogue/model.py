@@ -24,7 +24,7 @@ from rolecall.core.private_files import open_private, write_private
 from rolecall.core.text import inert, show
 
 if TYPE_CHECKING:
-    from rolecall.core.session_name import RoleFacts
+    from rolecall.core.naming.session_name import RoleFacts
 
 SCHEMA_VERSION = 1
 """The only catalogue `version` this release understands."""
@@ -131,7 +131,7 @@ class Role(NamedTuple):
     @property
     def facts(self) -> RoleFacts:
         """What session-name templates need to know about this role."""
-        from rolecall.core.session_name import RoleFacts
+        from rolecall.core.naming.session_name import RoleFacts
 
         return RoleFacts(self.account, self.account_id, self.name, self.partition)
 
@@ -442,7 +442,7 @@ def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
 
 def parse(data: bytes, file: str) -> Catalogue:
     """Validate catalogue bytes; raise `CatalogueError` listing every problem."""
-    from rolecall.core.catalogue_loader import parse_document  # deferred: cache hits skip it
+    from rolecall.core.catalogue.loader import parse_document  # deferred: cache hits skip it
 
     return parse_document(data, file)
 

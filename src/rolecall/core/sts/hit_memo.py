@@ -55,7 +55,7 @@ def fast_request(argv: Sequence[str]) -> tuple[str, str] | None:
 
 
 def _memo_file(locations: Locations, argv: Sequence[str], env: Mapping[str, str]) -> str:
-    from rolecall.core.session_cache import sha256_hex
+    from rolecall.core.sts.session_cache import sha256_hex
 
     request = json.dumps([list(argv), [env.get(k) for k in RELEVANT], os.getcwd()])
     return os.path.join(locations.cache_dir, "hits", sha256_hex(request.encode())[:40] + ".json")
@@ -101,7 +101,7 @@ def serve(argv: Sequence[str], env: Mapping[str, str], out: TextIO) -> bool:
     from pathlib import Path
 
     from rolecall.core.private_files import read_private
-    from rolecall.core.session_cache import DEFAULT_MARGIN, SessionCache
+    from rolecall.core.sts.session_cache import DEFAULT_MARGIN, SessionCache
 
     locations = Locations.from_env(env)
     data = read_private(Path(_memo_file(locations, argv, env)))

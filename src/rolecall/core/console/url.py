@@ -269,7 +269,7 @@ def hand_to_browser(
     timeout: float = 60,
 ) -> bool:
     """Open `link` through a one-shot loopback URL (never in argv); True once it was fetched."""
-    from rolecall.core.browser import OneShotRedirect, open_in_browser
+    from rolecall.core.console.browser import OneShotRedirect, open_in_browser
 
     redirect = OneShotRedirect(link)
     handoff = redirect.url

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rolecall.core.catalogue import (
+from rolecall.core.catalogue.model import (
     CHAINED_MAX_DURATION,
     COLORS,
     DEFAULT_DURATION,
@@ -31,7 +31,7 @@ from rolecall.core.catalogue import (
     partition_of,
 )
 from rolecall.core.errors import TemplateError
-from rolecall.core.session_name import Template, parse_template
+from rolecall.core.naming.session_name import Template, parse_template
 from rolecall.core.text import has_unsafe, inert, show
 
 _ACCOUNT_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
