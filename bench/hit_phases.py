@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
     # `session` imports rolecall.core.sts.assumer itself; it is imported here (and timed on its own)
     # so that its `Assumer` can be wrapped.
     start, cpu = time.perf_counter(), time.thread_time()
-    from rolecall.core.sts.assumer import assumer as sts
+    from rolecall.core.sts import assumer as sts
 
     add("import_sts", start, cpu)
     sts.Assumer.plan = timed("plan", sts.Assumer.plan)  # type: ignore[method-assign]

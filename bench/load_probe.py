@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         return 2
     path, cache_dir, query = Path(argv[0]), Path(argv[1]), argv[2]
     t0 = time.perf_counter()
-    from rolecall.core.catalogue.model import model as catalogue
+    from rolecall.core.catalogue import model as catalogue
 
     t1 = time.perf_counter()
     lifted = False

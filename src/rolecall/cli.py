@@ -60,7 +60,7 @@ class Context:
 
     def catalogue(self) -> Catalogue:
         """Load the catalogue named by --catalogue / ROLECALL_CATALOGUE / the config dir."""
-        from rolecall.core.catalogue.model import model as catalogue
+        from rolecall.core.catalogue import model as catalogue
 
         path = catalogue_path(getattr(self.args, "catalogue", None), self.env, self.locations)
         return catalogue.load(path, cache_dir=self.locations.cache_dir)
@@ -153,7 +153,7 @@ class Context:
         role = catalogue.resolve(self.args.target)
         options = self.assume_options()
         session, key = self._session(catalogue, role, options, used_by)
-        from rolecall.core.sts.assumer import hit_memo
+        from rolecall.core.sts import hit_memo
 
         if options.use_cache and hit_memo.fast_request(self.argv) is not None:
             hit_memo.remember(self.argv, self.env, catalogue.path, key, session.target)

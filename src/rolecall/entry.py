@@ -21,7 +21,7 @@ def run() -> None:
     argv = sys.argv[1:]
     code = None
     if argv[:1] in (["credential-process"], ["env"]):
-        from rolecall.core.sts.assumer import hit_memo
+        from rolecall.core.sts import hit_memo
 
         try:
             if hit_memo.serve(argv, os.environ, sys.stdout):
