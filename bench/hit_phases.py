@@ -63,8 +63,8 @@ def main(argv: list[str]) -> int:
     import json
 
     cli.build_parser = timed("build_parser", cli.build_parser)
-    cli.Context.catalogue = timed("catalogue", cli.Context.catalogue)  # type: ignore[method-assign]
-    cli.Context.session = timed("session", cli.Context.session)  # type: ignore[method-assign]
+    cli.context.Context.catalogue = timed("catalogue", cli.context.Context.catalogue)  # type: ignore[method-assign]
+    cli.context.Context.session = timed("session", cli.context.Context.session)  # type: ignore[method-assign]
     # `session` imports rolecall.core.sts.assumer itself; it is imported here (and timed on its own)
     # so that its `Assumer` can be wrapped.
     start, cpu = time.perf_counter(), time.thread_time()

@@ -13,7 +13,7 @@ with the A/B pair alternated in the same run after warm-up. Reported: medians wi
 
 `catalogue`: for 1k, 10k and 50k roles (catalogues from `gen_catalogue.py`, deterministic):
 
-* cold load: `catalogue.load(path, cache_dir)` with an empty cache dir (TOML parse, validation,
+* cold load: `store.load(path, cache_dir)` with an empty cache dir (TOML parse, validation,
   cache write), one fresh process per run;
 * warm load: the same call with the parsed-catalogue cache present (checked to be a hit: the
   cache file is never rewritten);
@@ -183,7 +183,7 @@ def check_catalogue(catalogue: Path) -> str:
 
 
 def measure_load(roles: int, catalogue: Path, home: Path, work: Path, s: Settings) -> LoadResult:
-    """Cold and warm `catalogue.load`, interleaved, each in a fresh process."""
+    """Cold and warm `store.load`, interleaved, each in a fresh process."""
     check = check_catalogue(catalogue)
     seeded = probe(catalogue, home / "cache")  # seeds the cache for warm loads and for list
     cached = cache_file(home / "cache")
@@ -320,13 +320,13 @@ def report(
         " `prod-payments-1`)",
         "",
         "SUMMARY",
-        "## Catalogue load, in-process (`catalogue.load`, one fresh process per run)",
+        "## Catalogue load, in-process (`store.load`, one fresh process per run)",
         "",
         f"Milliseconds, median [min–max]; cold n = {cold}; warm n = {s.warm_n}.",
         "",
         "| roles | accounts | TOML file | `rolecall check` | cold load (no cache) "
         "| warm load (cache hit) | cold / warm | cache file "
-        "| `import rolecall.core.catalogue.model` | warm `search(QUERY)` |",
+        "| `import rolecall.core.catalogue.store` | warm `search(QUERY)` |",
         "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in loads:
@@ -387,7 +387,7 @@ def report(
         "file itself is in the page cache.",
         "- Warm runs and every timed `rolecall list` were checked to be cache hits (the cache "
         "file is never rewritten).",
-        "- `import rolecall.core.catalogue.model` is timed after `json` and `pathlib` are loaded.",
+        "- `import rolecall.core.catalogue.store` is timed after `json` and `pathlib` are loaded.",
         "- Children run with a warm bytecode cache (`PYTHONPYCACHEPREFIX` in a temp dir); "
         "`PYTHONDONTWRITEBYTECODE`, `PYTHONUNBUFFERED`, `PYTHONPATH` and other "
         "timing-changing `PYTHON*` variables are removed, and `ROLECALL_*` too.",

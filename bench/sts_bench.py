@@ -314,7 +314,7 @@ def _top(values: Mapping[str, float], k: int, skip: Sequence[str] = ()) -> str:
 ROLECALL_MODULES = (
     "rolecall.cli",
     "rolecall.core.sts.assumer",
-    "rolecall.core.catalogue.model",
+    "rolecall.core.catalogue.store",
     "rolecall.core.sts.session_cache",
 )
 

@@ -3,8 +3,9 @@
     python bench/tui_probe.py minimal|rolecall paint|keys [ROUNDS] [--profile FILE]
 
 * `minimal`: a Textual `App` whose only widget is an `Input` (the reference).
-* `rolecall`: what `rolecall` with no command does (`cli.cmd_tui`): the catalogue named by the
-  environment (`ROLECALL_HOME`, warm cache) in a `Workspace`, the app from `make_app`.
+* `rolecall`: what `rolecall` with no command does (`rolecall.cli.tui.cmd_tui`): the
+  catalogue named by the environment (`ROLECALL_HOME`, warm cache) in a `Workspace`, the app
+  from `make_app`.
 
 A *paint* is one call of `App._display` with a non-None `CompositorUpdate` (the override below
 calls Textual's own first, so a paint includes ANSI encoding and the hand-off to the writer
@@ -273,14 +274,14 @@ def run_minimal(probe: Probe) -> None:
 
 
 def run_rolecall(probe: Probe) -> None:
-    """What `rolecall` (no command) does: `cli.cmd_tui` without the isatty check."""
+    """What `rolecall` (no command) does: `rolecall.cli.tui.cmd_tui` without the isatty check."""
     import argparse
     from types import MethodType
 
     from textual.app import App
     from textual.css.query import NoMatches
 
-    from rolecall.cli import Context
+    from rolecall.cli.context import Context
     from rolecall.core.workspace import Workspace
     from rolecall.ui.app import RolecallApp, make_app
     from rolecall.ui.widgets.catalogue_list import CatalogueList

@@ -15,7 +15,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rolecall.core.catalogue.model import load
+from rolecall.core.catalogue.store import load
 from rolecall.core.locations import Locations
 from rolecall.core.workspace import Workspace
 from rolecall.demo.world import DemoWorld, demo_mfa_code

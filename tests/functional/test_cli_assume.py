@@ -417,7 +417,12 @@ def test_repeated_hits_skip_argparse_the_catalogue_and_sts_code(world: World) ->
     assert first.returncode == 0, first.stderr
     stdout, modules = imported_modules(world, "credential-process", "payments-dev/Developer")
     assert stdout == first.stdout
-    for heavy in ("argparse", "rolecall.cli", "rolecall.core.sts.assumer", "rolecall.core.catalogue.model"):
+    for heavy in (
+        "argparse",
+        "rolecall.cli",
+        "rolecall.core.sts.assumer",
+        "rolecall.core.catalogue.model",
+    ):
         assert heavy not in modules, heavy
     for fmt in ("sh", "fish", "json"):
         slow = world.run("env", "payments-dev/Developer", "--format", fmt)

@@ -54,7 +54,8 @@ from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from rolecall.core.catalogue.model import CatalogueError, parse
+from rolecall.core.catalogue.model import CatalogueError
+from rolecall.core.catalogue.store import parse
 from rolecall.core.naming.session_name import parse_template
 from rolecall.ui.app import RolecallApp
 from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, VariablesScreen

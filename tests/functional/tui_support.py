@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from rolecall.core.catalogue.model import load
+from rolecall.core.catalogue.store import load
 from rolecall.core.locations import Locations
 from rolecall.core.workspace import Workspace
 from rolecall.ui.app import RolecallApp, make_app

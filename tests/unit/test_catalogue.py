@@ -11,11 +11,10 @@ import pytest
 from rolecall.core.catalogue.model import (
     CatalogueError,
     format_duration,
-    load,
-    parse,
     parse_duration,
     partition_of,
 )
+from rolecall.core.catalogue.store import load, parse
 from rolecall.core.errors import AmbiguousTarget, RolecallError, TargetNotFound
 from tests.conftest import EXAMPLE
 

@@ -28,8 +28,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rolecall.core.catalogue.model import MAX_FILE_BYTES, Catalogue, CatalogueError, parse
 from rolecall.core.catalogue.loader import MAX_LINE_BYTES
+from rolecall.core.catalogue.model import MAX_FILE_BYTES, Catalogue, CatalogueError
+from rolecall.core.catalogue.store import parse
 from rolecall.core.text import UNSAFE
 from tests.conftest import EXAMPLE
 
@@ -931,7 +932,8 @@ STALL_SECONDS = 5.0
 
 CHILD = """\
 import sys
-from rolecall.core.catalogue.model import CatalogueError, parse
+from rolecall.core.catalogue.model import CatalogueError
+from rolecall.core.catalogue.store import parse
 try:
     parse(open(sys.argv[1], "rb").read(), "hostile.toml")
 except CatalogueError:

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rolecall.core.catalogue.model import CatalogueError, parse
+from rolecall.core.catalogue.model import CatalogueError
+from rolecall.core.catalogue.store import parse
 from rolecall.core.credentials import Secret
 from rolecall.core.errors import UsageError
 from rolecall.core.importers import Draft, DraftAccount, DraftRole, ImportResult, build, render
 from rolecall.core.importers import identity_center as sso
 from rolecall.core.importers import organizations as org
+from rolecall.core.importers.aws_accounts import _account_label, _strip_role
 from rolecall.core.importers.aws_config import (
-    _account_label,
-    _strip_role,
     credential_file_profiles,
     from_aws_config,
     load_aws_config,

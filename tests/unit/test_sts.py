@@ -7,18 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from rolecall.core.catalogue.model import Catalogue, parse
+from rolecall.core.catalogue.model import Catalogue
+from rolecall.core.catalogue.store import parse
 from rolecall.core.errors import FreeVariableMissing, UsageError
-from rolecall.core.sts.session_cache import SessionCache
 from rolecall.core.naming.session_name import NameContext
-from rolecall.core.sts.assumer import (
-    CLIENT_SETTINGS,
-    AssumeOptions,
-    Assumer,
-    MfaLedger,
-    check_mfa_code,
-)
+from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
 from rolecall.core.sts.errors import MfaCodeInvalid, MfaCodeReused, MfaRequired
+from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
+from rolecall.core.sts.planner import AssumeOptions
+from rolecall.core.sts.session_cache import SessionCache
 from tests.aws import PROFILE_KEY, RecordingProxy, write_aws_config
 
 CATALOGUE = textwrap.dedent(

@@ -12,12 +12,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rolecall.core.catalogue.model import load
+from rolecall.core.catalogue.store import load
 from rolecall.core.credentials import rfc3339
 from rolecall.core.locations import Locations, catalogue_path
-from rolecall.core.sts.session_cache import SessionCache
-from rolecall.core.sts.assumer import AssumeOptions, Assumer, MfaLedger
+from rolecall.core.sts.assumer import Assumer
 from rolecall.core.sts.errors import MfaRequired
+from rolecall.core.sts.mfa import MfaLedger
+from rolecall.core.sts.planner import AssumeOptions
+from rolecall.core.sts.session_cache import SessionCache
 
 
 def session(

@@ -18,11 +18,13 @@ from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Session
 from rolecall.core.journal import Journal
 from rolecall.core.locations import Locations
-from rolecall.core.sts.session_cache import SessionCache
 from rolecall.core.naming.session_name import NameContext, local_user, short_host
 from rolecall.core.settings import Settings, load_settings
 from rolecall.core.state import State
-from rolecall.core.sts.assumer import CLIENT_SETTINGS, AssumeOptions, Assumer, MfaLedger
+from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
+from rolecall.core.sts.mfa import MfaLedger
+from rolecall.core.sts.planner import AssumeOptions
+from rolecall.core.sts.session_cache import SessionCache
 
 Launcher = Callable[[Sequence[str], Mapping[str, str]], int]
 """Runs a child process (argv, environment) to completion and returns its exit status."""

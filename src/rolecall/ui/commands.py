@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -11,7 +11,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from rolecall.core.text import inert
 
 if TYPE_CHECKING:
-    from rolecall.ui.app import RolecallApp
+    from rolecall.core.catalogue.model import Role
+    from rolecall.core.workspace import Workspace
 
 ROLE_HITS = 20
 """Roles offered per query: the catalogue search narrows 50,000 roles first."""
@@ -30,14 +31,24 @@ ACTIONS = (
 )
 
 
+@runtime_checkable
+class RoleLauncher(Protocol):
+    """What the palette needs of its app (`RolecallApp`, which imports this module): the
+    catalogue to search, and the assume flow to start."""
+
+    workspace: Workspace
+
+    def assume_flow(self, role: Role, then: str | None) -> object:
+        """Assume `role`, then open a "shell" or the "console" (or nothing)."""
+        ...
+
+
 class RolecallCommands(Provider):
     """Actions, plus "Assume X", "Shell for X" and "Console for X" for matching roles."""
 
     @property
-    def rolecall(self) -> RolecallApp:
-        from rolecall.ui.app import RolecallApp
-
-        assert isinstance(self.app, RolecallApp)
+    def rolecall(self) -> RoleLauncher:
+        assert isinstance(self.app, RoleLauncher)
         return self.app
 
     async def discover(self) -> Hits:

@@ -10,7 +10,8 @@ callers get values and `RolecallError`s.
 from __future__ import annotations
 
 from rolecall.core.importers.draft import Draft, DraftAccount, DraftRole, Skipped
-from rolecall.core.importers.merge import ImportReport, ImportResult, build, render
+from rolecall.core.importers.merge import ImportReport, ImportResult, build
+from rolecall.core.importers.rendering import render
 
 __all__ = [
     "Draft",

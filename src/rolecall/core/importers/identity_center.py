@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from rolecall import __version__
 from rolecall.core.credentials import Secret
 from rolecall.core.errors import RolecallError, UsageError
 from rolecall.core.importers.aws_config import AwsConfig
 from rolecall.core.importers.draft import Draft, DraftAccount, DraftRole, account_name
 from rolecall.core.importers.errors import SsoTokenExpired, common_error, error_code
 from rolecall.core.text import has_unsafe, inert
+from rolecall.version import __version__
 
 SERVICE = "IAM Identity Center"
 PAGE_SIZE = 100

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rolecall import __version__
 from rolecall.core.errors import RolecallError
 from rolecall.core.importers.draft import Draft, DraftAccount, DraftRole, Skipped, account_name, tag
 from rolecall.core.importers.errors import (
@@ -24,6 +23,7 @@ from rolecall.core.importers.errors import (
     error_code,
 )
 from rolecall.core.text import inert, show
+from rolecall.version import __version__
 
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
 """The role Organizations creates in every account it creates."""

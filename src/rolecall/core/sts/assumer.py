@@ -1,50 +1,31 @@
 """The STS engine: assume a catalogue role from its source or through its `via` chain.
 
-Planning (`Assumer.plan`) needs no AWS call and no boto3: it resolves the hops, their
-session-name templates, durations and cache keys, and refuses what AWS would refuse
-(chained sessions over an hour, missing free variables). `Assumer.cached` serves a plan from
-the cache, still without boto3. `Assumer.assume` calls STS hop by hop, reusing cached hops,
-with pinned timeouts and retries. The engine never prompts: it raises `MfaRequired` and
+`Assumer.plan` (see `planner`) needs no AWS call and no boto3; `Assumer.cached` serves a plan
+from the cache, still without boto3. `Assumer.assume` calls STS hop by hop, reusing cached
+hops, with pinned timeouts and retries. The engine never prompts: it raises `MfaRequired` and
 `FreeVariableMissing`, and the caller asks and tries again.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
-from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
-from rolecall import __version__
-from rolecall.core.catalogue.model import (
-    CHAINED_MAX_DURATION,
-    MAX_DURATION,
-    MIN_DURATION,
-    Catalogue,
-    Role,
-    format_duration,
-)
+from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Credentials, Secret, Session, utc
-from rolecall.core.errors import FreeVariableMissing, TemplateError, UsageError
-from rolecall.core.private_files import read_private, write_private
-from rolecall.core.sts.session_cache import SessionCache, cache_key
+from rolecall.core.errors import TemplateError
 from rolecall.core.naming.session_name import (
     NameContext,
-    check_name,
     parse_template,
     render_session_name,
     render_source_identity,
 )
-from rolecall.core.sts.errors import (
-    MfaCodeInvalid,
-    MfaCodeReused,
-    MfaRequired,
-    classify,
-)
+from rolecall.core.sts.errors import MfaCodeReused, MfaRequired, classify
+from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
+from rolecall.core.sts.planner import AssumeOptions, Hop, Plan, build_plan
+from rolecall.core.sts.session_cache import SessionCache
+from rolecall.version import __version__
 
 CLIENT_SETTINGS: dict[str, Any] = {
     "connect_timeout": 3,
@@ -53,117 +34,6 @@ CLIENT_SETTINGS: dict[str, Any] = {
 }
 """botocore client settings, pinned so that a change of botocore's defaults (60 s timeouts,
 legacy vs standard retries) cannot move them. Worst case per hop: 3 x (3 s + 10 s)."""
-
-_MFA_CODE = re.compile(r"[0-9]{6}")
-TOTP_STEP = 30
-
-
-class AssumeOptions(NamedTuple):
-    """How to assume: everything the command line (or the TUI) can set."""
-
-    session_name: str | None = None
-    """An explicit session name; used as given (validated, not sanitised)."""
-    template: str | None = None
-    """A template name from `[session_names]` (or a literal template) to use instead."""
-    variables: Mapping[str, str] = MappingProxyType({})
-    """Values for free variables."""
-    duration: int | None = None
-    """Override of the target's duration, in seconds."""
-    mfa_code: str | None = None
-    """A 6-digit code for the first hop that needs MFA."""
-    region: str | None = None
-    """Override of the target's region (STS endpoint and the session's region)."""
-    use_cache: bool = True
-    """False for --no-cache: neither read nor write the session cache."""
-
-
-class Hop(NamedTuple):
-    """One AssumeRole call of a plan."""
-
-    role: Role
-    template: str
-    """Session-name template text, or the explicit name when `explicit` is true."""
-    explicit: bool
-    duration: int
-    region: str
-    source_identity: str | None
-    """Source-identity template text, or None."""
-    variables: Mapping[str, str]
-    """Free-variable values for rendering."""
-    key: str
-    """Session-cache key for this hop's session."""
-
-
-class Plan(NamedTuple):
-    """Every hop needed for a target, first hop first; the last is the target."""
-
-    hops: tuple[Hop, ...]
-    options: AssumeOptions
-
-    @property
-    def target(self) -> Hop:
-        """The hop whose session the caller wants."""
-        return self.hops[-1]
-
-
-class MfaLedger:
-    """Remembers which MFA codes were used in which 30-second step, across processes.
-
-    STS refuses a TOTP code the second time; telling the user to wait beats a denied call.
-    Only a hash of (serial, code) is stored, never the code.
-    """
-
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
-        self.path = path
-        """The ledger file (private, in the cache dir)."""
-        self.clock = clock
-
-    def _load(self) -> dict[str, float]:
-        data = read_private(self.path)
-        try:
-            entries = json.loads(data) if data else {}
-        except ValueError:
-            return {}
-        if not isinstance(entries, dict):
-            return {}
-        now = self.clock()
-        return {
-            k: v
-            for k, v in entries.items()
-            if isinstance(v, int | float) and now - v < 4 * TOTP_STEP
-        }
-
-    @staticmethod
-    def _digest(serial: str, code: str) -> str:
-        import hashlib
-
-        return hashlib.sha256(f"{serial}\0{code}".encode()).hexdigest()
-
-    def check(self, serial: str, code: str) -> None:
-        """Refuse a code already used within its step (and the neighbouring ones)."""
-        used_at = self._load().get(self._digest(serial, code))
-        if used_at is not None and self.clock() - used_at < 2 * TOTP_STEP:
-            wait = int(2 * TOTP_STEP - (self.clock() - used_at)) + 1
-            raise MfaCodeReused(
-                "this MFA code was already used; AWS accepts each code only once.",
-                hint=f"wait for the next code (up to {wait} s) and enter that one",
-            )
-
-    def record(self, serial: str, code: str) -> None:
-        """Note that `code` has been sent to STS for `serial`."""
-        entries = self._load()
-        entries[self._digest(serial, code)] = self.clock()
-        write_private(self.path, json.dumps(entries).encode())
-
-
-def check_mfa_code(code: str) -> str:
-    """Return `code` stripped if it is six digits, else raise `MfaCodeInvalid`."""
-    code = code.strip().replace(" ", "")
-    if not _MFA_CODE.fullmatch(code):
-        raise MfaCodeInvalid(
-            "an MFA code is six digits.", hint="type the code your authenticator shows now"
-        )
-    return code
 
 
 class Assumer:
@@ -198,104 +68,7 @@ class Assumer:
 
     def plan(self, role: Role, options: AssumeOptions) -> Plan:
         """Resolve hops, templates, durations and cache keys; refuse what AWS would refuse."""
-        chain = self.catalogue.chain(role)
-        hops: list[Hop] = []
-        previous_key: str | None = None
-        source_identity = role.source_identity
-        for index, hop_role in enumerate(chain):
-            is_target = index == len(chain) - 1
-            template, explicit = hop_role.session_name, False
-            duration, region = hop_role.duration, hop_role.region
-            if is_target:
-                template, explicit = self._target_template(hop_role, options)
-                duration = options.duration if options.duration is not None else duration
-                region = options.region or region
-                self._check_duration(hop_role, duration, chained=index > 0)
-            material = {
-                "role": hop_role.arn,
-                "region": region,
-                "duration": duration,
-                "template": template,
-                "explicit": explicit,
-                "variables": self._used_variables(template, explicit, options.variables),
-                "source_identity": source_identity,
-                "external_id": hop_role.external_id,
-                "mfa_serial": hop_role.mfa_serial,
-                "tags": [list(t) for t in hop_role.session_tags],
-                "transitive": list(hop_role.transitive_tags),
-                "source": previous_key or self._source_identity_key(hop_role),
-            }
-            key = cache_key(material)
-            hops.append(
-                Hop(
-                    hop_role,
-                    template,
-                    explicit,
-                    duration,
-                    region,
-                    source_identity,
-                    options.variables,
-                    key,
-                )
-            )
-            previous_key = key
-        missing = [
-            name
-            for hop in hops
-            if not hop.explicit
-            for name in parse_template(hop.template).free_variables
-            if not options.variables.get(name)
-        ]
-        if missing:
-            raise FreeVariableMissing(list(dict.fromkeys(missing)))
-        return Plan(tuple(hops), options)
-
-    def _target_template(self, role: Role, options: AssumeOptions) -> tuple[str, bool]:
-        if options.session_name is not None:
-            return check_name(options.session_name), True
-        if options.template is not None:
-            name = options.template.removeprefix("@")
-            if name in self.catalogue.session_names:
-                return self.catalogue.session_names[name], False
-            if "{" in options.template:
-                parse_template(options.template)
-                return options.template, False
-            known = ", ".join(self.catalogue.session_names) or "none are defined"
-            raise TemplateError(
-                f"there is no session-name template called '{name}'.",
-                hint=f"templates in the catalogue: {known}",
-            )
-        return role.session_name, False
-
-    @staticmethod
-    def _check_duration(role: Role, duration: int, chained: bool) -> None:
-        if not MIN_DURATION <= duration <= MAX_DURATION:
-            raise UsageError(
-                f"a session of {format_duration(duration)} is outside what STS allows (15m to 12h)."
-            )
-        if chained and duration > CHAINED_MAX_DURATION:
-            raise UsageError(
-                f"{role.target} is reached by role chaining (via {role.via}), which AWS caps "
-                f"at 1h; {format_duration(duration)} was asked for.",
-                hint="use --duration 1h or less",
-            )
-
-    @staticmethod
-    def _used_variables(
-        template: str, explicit: bool, variables: Mapping[str, str]
-    ) -> dict[str, str]:
-        if explicit:
-            return {}
-        names = parse_template(template).free_variables
-        return {n: variables[n] for n in names if n in variables}
-
-    def _source_identity_key(self, role: Role) -> str:
-        """Who calls STS for a first hop: the profile, or the default chain as configured."""
-        if role.source_profile is not None:
-            return f"profile:{role.source_profile}"
-        chosen = self.env.get("AWS_DEFAULT_PROFILE") or self.env.get("AWS_PROFILE") or ""
-        key_id = self.env.get("AWS_ACCESS_KEY_ID", "")
-        return f"default:{chosen}:{key_id}"
+        return build_plan(self.catalogue, role, options, self.env)
 
     # -- the cache (no boto3) --------------------------------------------------------------------
 

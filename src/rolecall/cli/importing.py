@@ -14,19 +14,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from rolecall.cli.options import Commands, Wanted
 from rolecall.core.errors import UsageError
 from rolecall.core.text import inert
 
 if TYPE_CHECKING:
-    from rolecall.cli import Context
+    from rolecall.cli.context import Context
     from rolecall.core.importers import Draft, ImportResult
 
 LIST_LIMIT = 20
 """Names shown per report line before "and N more"."""
 
 
-def add_import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register `import` and its three sources on the top-level command parser."""
+def register(commands: Commands, wanted: Wanted) -> None:
+    """Add `import` and its three sources (when wanted) to the top-level command parser."""
+    if not wanted("import"):
+        return
     parser = commands.add_parser(
         "import",
         help="write a catalogue from ~/.aws/config, AWS Organizations or IAM Identity Center",
@@ -375,7 +378,8 @@ def _say(text: str) -> None:
 
 def _check_names(role_name: str, source_profile: str | None) -> None:
     """Refuse a role or profile name the catalogue would refuse, before any AWS call."""
-    from rolecall.core.catalogue.model import CatalogueError, parse
+    from rolecall.core.catalogue.model import CatalogueError
+    from rolecall.core.catalogue.store import parse
     from rolecall.core.importers import render
 
     checks = [("--role-name", role_name, {"name": role_name})]

@@ -1,0 +1,142 @@
+"""`env`, `exec`, `shell` and `credential-process`: hand an assumed identity to a process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from rolecall.cli.context import Context, confirm_guarded
+from rolecall.cli.options import Commands, Wanted, assume_command
+from rolecall.core.errors import RolecallError, UsageError
+from rolecall.core.text import inert
+
+if TYPE_CHECKING:
+    from rolecall.core.credentials import Session
+
+
+def register(commands: Commands, wanted: Wanted) -> None:
+    """Add `env`, `exec`, `shell` and `credential-process` (those wanted) to the parser."""
+    if wanted("env"):
+        p = assume_command(
+            commands,
+            "env",
+            "print exports that switch the current shell to a role",
+            'Print the role\'s credentials as exports for eval, e.g. eval "$(rolecall env T)". '
+            "Stale AWS_PROFILE, AWS_SECURITY_TOKEN and friends are unset.",
+        )
+        from rolecall.core.shell_env import FORMATS
+
+        p.add_argument(
+            "--format", choices=FORMATS, default="sh", help="output syntax (default: sh)"
+        )
+        p.set_defaults(handler=cmd_env)
+
+    if wanted("exec"):
+        p = assume_command(
+            commands,
+            "exec",
+            "run one command with a role's identity",
+            "Run CMD with the role's identity in its environment (no shell involved). The exit "
+            "code and signals are CMD's own.",
+        )
+        p.add_argument(
+            "argv", nargs="*", metavar="-- CMD ...", help="the command and its arguments"
+        )
+        p.set_defaults(handler=cmd_exec)
+
+    if wanted("shell"):
+        p = assume_command(
+            commands,
+            "shell",
+            "open $SHELL with a role's identity",
+            "Start your $SHELL with the role's identity. Starting one inside another rolecall "
+            "shell is refused unless --nest is given.",
+        )
+        p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
+        p.set_defaults(handler=cmd_shell)
+
+    if wanted("credential-process"):
+        p = assume_command(
+            commands,
+            "credential-process",
+            "print credential_process JSON (for ~/.aws/config)",
+            "Print Version 1 credential_process JSON. In ~/.aws/config: "
+            "credential_process = rolecall credential-process payments-prod/ReadOnly",
+        )
+        p.set_defaults(handler=cmd_credential_process)
+
+
+def cmd_env(ctx: Context, out: TextIO) -> int:
+    """`rolecall env TARGET [--format sh|fish|powershell|json]`."""
+    from rolecall.core.shell_env import render_exports
+
+    _, session = ctx.session("env")
+    out.write(render_exports(session, ctx.args.format))
+    return 0
+
+
+def cmd_credential_process(ctx: Context, out: TextIO) -> int:
+    """`rolecall credential-process TARGET`: Version 1 JSON for ~/.aws/config."""
+    from rolecall.core.shell_env import render_credential_process
+
+    _, session = ctx.session("credential-process")
+    out.write(render_credential_process(session))
+    return 0
+
+
+def cmd_exec(ctx: Context, out: TextIO) -> int:
+    """`rolecall exec TARGET -- CMD ...`: replace this process with CMD, carrying the identity."""
+    command = list(ctx.args.argv)
+    if not command:
+        raise UsageError("no command was given.", hint="rolecall exec TARGET -- CMD [ARGS...]")
+    _, session = ctx.session("exec")
+    ctx.journal().record("exec", session, program=os.path.basename(command[0]))
+    return replace_process(command, ctx.env, session)
+
+
+def cmd_shell(ctx: Context, out: TextIO) -> int:
+    """`rolecall shell TARGET`: the user's $SHELL with the identity."""
+    from rolecall.core.shell_env import MARKER
+
+    if ctx.env.get(MARKER) and not ctx.args.nest:
+        raise UsageError(
+            f"this shell already carries {inert(ctx.env[MARKER])} from rolecall.",
+            hint="`exit` it first, or pass --nest to start a shell inside it anyway",
+        )
+    role = ctx.role(ctx.args.target)
+    if role.confirm and sys.stdin.isatty():
+        confirm_guarded(role)
+    _, session = ctx.session("shell")
+    shell = ctx.env.get("SHELL") or "/bin/sh"
+    ctx.journal().record("shell", session, program=os.path.basename(shell))
+    print(
+        f"rolecall: {inert(session.assumed_role_arn)} until "
+        f"{session.expiration:%H:%M} UTC; `exit` to leave.",
+        file=sys.stderr,
+    )
+    return replace_process([shell], ctx.env, session)
+
+
+def replace_process(command: list[str], env: dict[str, str], session: Session) -> int:
+    """exec the command: its exit status and signals are the user's, with no rolecall between."""
+    from rolecall.core.shell_env import child_environment
+
+    child_env = child_environment(env, session)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, child_env)  # noqa: S606 -- argv list, no shell
+    except FileNotFoundError:
+        raise _CommandFailed(f"command not found: {inert(command[0])}.", 127) from None
+    except PermissionError:
+        raise _CommandFailed(f"cannot run {inert(command[0])}: permission denied.", 126) from None
+    except OSError as e:
+        raise _CommandFailed(f"cannot run {inert(command[0])}: {e.strerror}.", 126) from None
+    return 0  # not reached: execvpe only returns by raising
+
+
+class _CommandFailed(RolecallError):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code

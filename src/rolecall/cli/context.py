@@ -1,0 +1,183 @@
+"""What every command shares: the parsed arguments, the environment, where files live, the
+catalogue, and getting a session (cache or STS, asking for an MFA code on a terminal).
+
+Imports beyond the standard library are deferred: `list` and `check` never load boto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rolecall.core.errors import RolecallError, UsageError
+from rolecall.core.locations import Locations, catalogue_path
+from rolecall.core.text import inert
+
+if TYPE_CHECKING:
+    from rolecall.core.catalogue.model import Catalogue, Role
+    from rolecall.core.credentials import Session
+    from rolecall.core.journal import Journal
+    from rolecall.core.sts.planner import AssumeOptions
+    from rolecall.core.sts.session_cache import SessionCache
+
+
+class Context:
+    """What every command needs: the environment, where files live, and the catalogue."""
+
+    def __init__(
+        self, args: argparse.Namespace, env: dict[str, str], argv: Sequence[str] = ()
+    ) -> None:
+        self.args = args
+        self.env = env
+        self.argv = list(argv)
+        """The command line as given (the cache-hit memo is keyed by it)."""
+        self.locations = Locations.from_env(env)
+
+    def catalogue(self) -> Catalogue:
+        """Load the catalogue named by --catalogue / ROLECALL_CATALOGUE / the config dir."""
+        from rolecall.core.catalogue import store
+
+        path = catalogue_path(getattr(self.args, "catalogue", None), self.env, self.locations)
+        return store.load(path, cache_dir=self.locations.cache_dir)
+
+    def role(self, spec: str) -> Role:
+        """Resolve a target (ACCOUNT/ROLE, ACCOUNT_ID/ROLE, role ARN or a query)."""
+        return self.catalogue().resolve(spec)
+
+    def session_cache(self) -> SessionCache:
+        """The session cache, with the reuse margin from ROLECALL_CACHE_MARGIN if set."""
+        from rolecall.core.catalogue.model import parse_duration
+        from rolecall.core.sts.session_cache import DEFAULT_MARGIN, SessionCache
+
+        margin = DEFAULT_MARGIN
+        if "ROLECALL_CACHE_MARGIN" in self.env:
+            parsed = parse_duration(self.env["ROLECALL_CACHE_MARGIN"])
+            if parsed is None:
+                raise UsageError(
+                    f"ROLECALL_CACHE_MARGIN={inert(self.env['ROLECALL_CACHE_MARGIN'])!r} is not "
+                    "a duration.",
+                    hint='use seconds or e.g. "10m"',
+                )
+            margin = parsed
+        return SessionCache(self.locations.sessions_dir, margin=margin)
+
+    def journal(self) -> Journal:
+        """The local journal of assumptions and launches."""
+        from rolecall.core.journal import Journal
+
+        return Journal(self.locations.journal_file)
+
+    def assume_options(self) -> AssumeOptions:
+        """AssumeOptions from the shared assume flags."""
+        from rolecall.core.catalogue.model import parse_duration
+        from rolecall.core.sts.mfa import check_mfa_code
+        from rolecall.core.sts.planner import AssumeOptions
+
+        args = self.args
+        variables: dict[str, str] = {}
+        for item in args.var or []:
+            name, sep, value = item.partition("=")
+            if not sep or not name:
+                raise UsageError(f"--var {inert(item)!r} is not NAME=VALUE.")
+            variables[name] = value
+        duration = None
+        if args.duration is not None:
+            duration = parse_duration(args.duration)
+            if duration is None:
+                raise UsageError(
+                    f"--duration {inert(args.duration)!r} is not a duration.",
+                    hint='write e.g. "15m", "1h", "1h30m" or seconds',
+                )
+        region = args.region
+        if region is not None:
+            from rolecall.core.catalogue.model import partition_of
+
+            if partition_of(region) is None:
+                raise UsageError(f"--region {inert(region)!r} is not an AWS region.")
+        return AssumeOptions(
+            session_name=args.session_name,
+            template=args.template,
+            variables=variables,
+            duration=duration,
+            mfa_code=check_mfa_code(args.mfa_code) if args.mfa_code else None,
+            region=region,
+            use_cache=not args.no_cache,
+        )
+
+    def _sts(self) -> dict[str, object]:
+        """Client settings, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
+        from rolecall.core.sts.assumer import CLIENT_SETTINGS
+
+        settings = dict(CLIENT_SETTINGS)
+        for variable, key in (
+            ("ROLECALL_STS_CONNECT_TIMEOUT", "connect_timeout"),
+            ("ROLECALL_STS_READ_TIMEOUT", "read_timeout"),
+        ):
+            if variable in self.env:
+                try:
+                    settings[key] = float(self.env[variable])
+                except ValueError:
+                    raise UsageError(f"{variable} must be a number of seconds.") from None
+        return settings
+
+    def session(self, used_by: str) -> tuple[Role, Session]:
+        """Resolve the target and return its session: from the cache, or from STS.
+
+        A cache hit imports no boto3. On a terminal, a missing MFA code is asked for.
+        """
+        catalogue = self.catalogue()
+        role = catalogue.resolve(self.args.target)
+        options = self.assume_options()
+        session, key = self._session(catalogue, role, options, used_by)
+        from rolecall.core.sts import hit_memo
+
+        if options.use_cache and hit_memo.fast_request(self.argv) is not None:
+            hit_memo.remember(self.argv, self.env, catalogue.path, key, session.target)
+        return role, session
+
+    def _session(
+        self, catalogue: Catalogue, role: Role, options: AssumeOptions, used_by: str
+    ) -> tuple[Session, str]:
+        """The session and its cache key."""
+        from rolecall.core.private_files import ensure_private_dir
+        from rolecall.core.sts.assumer import Assumer
+        from rolecall.core.sts.errors import MfaRequired
+        from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
+
+        ledger = MfaLedger(self.locations.cache_dir / "mfa-ledger.json")
+        assumer = Assumer(
+            catalogue, self.session_cache(), ledger, env=self.env, client_settings=self._sts()
+        )
+        plan = assumer.plan(role, options)
+        cached = assumer.cached(plan)
+        if cached is not None:
+            return cached, plan.target.key
+        ensure_private_dir(self.locations.cache_dir)
+        while True:
+            try:
+                session = assumer.assume(role, options)
+                break
+            except MfaRequired as needed:
+                if options.mfa_code is not None or not sys.stdin.isatty():
+                    raise
+                import getpass
+
+                code = getpass.getpass(
+                    f"MFA code for {needed.serial} ({needed.target}): ", stream=sys.stderr
+                )
+                options = options._replace(mfa_code=check_mfa_code(code))
+        if assumer.sts_calls:
+            self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
+        return session, plan.target.key
+
+
+def confirm_guarded(role: Role) -> None:
+    """Ask for the account name of a guarded role; anything else stops here."""
+    answer = input(
+        f"{role.target} is guarded (prod or confirm = true). "
+        f"Type the account name '{role.account}' to continue: "
+    )
+    if answer.strip() != role.account:
+        raise RolecallError("not confirmed; nothing was assumed.")

@@ -1,0 +1,127 @@
+"""The terminal UI and the demo: `rolecall` with no command, and `rolecall demo`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from rolecall.cli.context import Context
+from rolecall.cli.options import Commands, Wanted
+from rolecall.core.errors import UsageError
+
+
+def register(commands: Commands, wanted: Wanted) -> None:
+    """Add `demo` (when wanted) to the command parser (the TUI needs no parser of its own)."""
+    if wanted("demo"):
+        p = commands.add_parser(
+            "demo",
+            help="the TUI against a demo world on loopback (no AWS account needed)",
+            description="Start a demo organisation (moto's STS and IAM on a free loopback "
+            "port, a sign-in page, a catalogue) and open the TUI on it. Everything stops and "
+            "its files are removed on exit.",
+        )
+        p.add_argument(
+            "--print-env",
+            action="store_true",
+            help="print exports that point other rolecall commands at the demo world (of a "
+            "demo running elsewhere, or of a new one that runs until Ctrl-C)",
+        )
+        p.set_defaults(handler=cmd_demo)
+
+
+def cmd_tui(ctx: Context, out: TextIO) -> int:
+    """`rolecall` with no command: the terminal UI."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the rolecall TUI needs a terminal.",
+            hint="run a command instead, e.g. `rolecall list` (see rolecall --help)",
+        )
+    from rolecall.core.workspace import Workspace
+    from rolecall.ui.app import make_app
+
+    workspace = Workspace(ctx.catalogue(), ctx.locations, ctx.env, client_settings=ctx._sts())
+    app = make_app(workspace)
+    app.run()
+    return app.return_code or 0
+
+
+def cmd_demo(ctx: Context, out: TextIO) -> int:
+    """`rolecall demo [--print-env]`: the TUI (or just the world) on loopback, no AWS account."""
+    import json
+    import signal
+    import tempfile
+
+    pointer = Path(tempfile.gettempdir()) / f"rolecall-demo-{os.getuid()}.json"
+    if ctx.args.print_env:
+        running = _running_demo(pointer)
+        if running is not None:
+            out.write(running)
+            return 0
+    elif not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the demo TUI needs a terminal.",
+            hint="use `rolecall demo --print-env` to run the demo world without the TUI",
+        )
+    from rolecall.demo.world import DemoWorld, demo_mfa_code
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    world = DemoWorld()
+    try:
+        pointer.write_text(json.dumps({"pid": os.getpid(), "env": str(world.env_file)}))
+        os.environ.update(world.env())  # boto3 inside this process reads os.environ
+        ctx.env.update(world.env())
+        if ctx.args.print_env:
+            out.write(world.env_file.read_text())
+            out.flush()
+            print("# the demo world runs until Ctrl-C", file=sys.stderr)
+            signal.pause()
+            return 0
+        from rolecall.core.catalogue.store import load
+        from rolecall.core.locations import Locations
+        from rolecall.core.workspace import Workspace
+        from rolecall.ui.app import make_app
+
+        locations = Locations.from_env(ctx.env)
+        workspace = Workspace(load(world.catalogue, locations.cache_dir), locations, ctx.env)
+        workspace.mfa_hint = lambda: (
+            f"Demo world: the code now is {demo_mfa_code()} (any 6 digits work here)."
+        )
+        app = make_app(workspace)
+        app.title = "rolecall demo"
+        app.hangup_hooks += [world.stop, lambda: pointer.unlink(missing_ok=True)]
+        app.run()
+        return app.return_code or 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        world.stop()
+        if pointer.exists() and _pointer_pid(pointer) == os.getpid():
+            pointer.unlink()
+
+
+def _pointer_pid(pointer: Path) -> int | None:
+    import json
+
+    try:
+        return int(json.loads(pointer.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _running_demo(pointer: Path) -> str | None:
+    """The exports of a demo world running in another terminal, if there is one."""
+    import json
+
+    pid = _pointer_pid(pointer)
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, 0)
+        return Path(json.loads(pointer.read_text())["env"]).read_text()
+    except (OSError, ValueError, KeyError):
+        return None

@@ -1,0 +1,107 @@
+"""Where keys are written: dotted key paths (`accounts[3].roles[1].duration`) and their lines.
+
+tomllib gives no positions, so problems find their line through a light scanner of the TOML
+text. Part of the validator: only imported on a cache miss or by `rolecall check`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rolecall.core.text import inert
+
+
+def toml_position(message: str) -> tuple[str, int, int | None]:
+    """`(message, line, column)` from a `TOMLDecodeError` text (line 1 when it names none)."""
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
+    if match:
+        return message[: match.start()], int(match.group(1)), int(match.group(2))
+    match = re.search(r"\s*\(at end of document\)$", message)
+    if match:
+        return message[: match.start()], 1, None
+    return message, 1, None
+
+
+def join_key(key: str, name: str) -> str:
+    """`key.name`, with `name` quoted as TOML writes it when it is not a bare key."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        part = name
+    else:  # quoted, as TOML writes it; "" for an empty key
+        part = '"' + inert(name[:60]).replace('"', '\\"') + '"'
+    return f"{key}.{part}" if key else part
+
+
+def key_lines(text: str) -> dict[str, int]:
+    """Map dotted key paths to the 1-based line that defines them.
+
+    tomllib gives no positions, so this is a light line scanner that understands the shapes a
+    hand-written catalogue uses: `[table]`, `[[array.of.tables]]` and `key = value` lines.
+    Keys inside inline tables fall back to their parent's line. It only ever affects which
+    line a problem names, never whether the catalogue is valid.
+    """
+    lines: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    table = ""
+    in_multiline: str | None = None
+    assign = re.compile(r"[ \t]*([A-Za-z0-9_-]+|\"(?:[^\"\\]|\\.)*\"|'[^']*')[ \t]*=")
+    # TOML lines end at \n only: str.splitlines would also split at U+2028, U+0085, ...
+    for number, line in enumerate(text.split("\n"), start=1):
+        if in_multiline is not None:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _header(line)
+        if header is not None:
+            double, parts = header
+            path = ""
+            for part in parts[:-1]:
+                path = join_key(path, part)
+                if path in counts:
+                    path = f"{path}[{counts[path] - 1}]"
+            path = join_key(path, parts[-1])
+            if double:
+                lines.setdefault(path, number)
+                counts[path] = counts.get(path, 0) + 1
+                path = f"{path}[{counts[path] - 1}]"
+            lines.setdefault(path, number)
+            table = path
+            continue
+        match = assign.match(line)
+        if match:
+            lines.setdefault(join_key(table, _key_text(match.group(1))), number)
+            value = line[match.end() :].lstrip()
+            for quote in ('"""', "'''"):
+                if value.startswith(quote) and quote not in value[3:]:
+                    in_multiline = quote
+    return lines
+
+
+def _header(line: str) -> tuple[bool, list[str]] | None:
+    """`(is_array_of_tables, key parts)` for a table header line, else None (no regex: a
+    backtracking pattern here was cubic on hostile lines)."""
+    stripped = line.strip()
+    if not stripped.startswith("["):
+        return None
+    double = stripped.startswith("[[")
+    close = stripped.find("]]" if double else "]")
+    if close == -1:
+        return None
+    rest = stripped[close + (2 if double else 1) :].strip()
+    if rest and not rest.startswith("#"):
+        return None
+    inside = stripped[2 if double else 1 : close].strip()
+    if not inside:
+        return None
+    return double, [_key_text(p.strip()) for p in inside.split(".")]
+
+
+def _key_text(key: str) -> str:
+    """A key as tomllib reads it: quotes removed, escapes decoded."""
+    if key.startswith('"') and "\\" in key:
+        import tomllib
+
+        try:
+            return next(iter(tomllib.loads(f"{key} = 0")))
+        except (tomllib.TOMLDecodeError, StopIteration):
+            return key.strip('"')
+    return key.strip("\"'")
