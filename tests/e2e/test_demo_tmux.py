@@ -62,6 +62,10 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
     session = Tmux(f"rolecall-test-{uuid.uuid4().hex[:8]}")
     yield session
     subprocess.run(["tmux", "-L", session.socket, "kill-server"], capture_output=True, check=False)
+    # tmux leaves its socket file behind when the server is killed: remove it too.
+    socket = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}" / session.socket
+    socket.unlink(missing_ok=True)
+    assert not socket.exists()
 
 
 def test_demo_assume_and_shell(tmp_path: Path, tmux: Tmux) -> None:

@@ -14,7 +14,7 @@ from rolecall.core.naming.session_name import NameContext
 from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
 from rolecall.core.sts.errors import MfaCodeInvalid, MfaCodeReused, MfaRequired
 from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
-from rolecall.core.sts.planner import AssumeOptions
+from rolecall.core.sts.planner import AssumeOptions, build_plan
 from rolecall.core.sts.session_cache import SessionCache
 from tests.aws import PROFILE_KEY, RecordingProxy, write_aws_config
 
@@ -279,3 +279,30 @@ class TestMfaLedger:
         with pytest.raises(MfaCodeInvalid):
             check_mfa_code(code)
         assert check_mfa_code(" 123 456 ") == "123456"
+
+
+def test_a_free_variable_of_an_earlier_hop_names_the_hop_and_its_template() -> None:
+    text = CATALOGUE.replace(
+        'duration = "2h"\n', 'duration = "2h"\n      session_name = "{user}-{ticket}"\n', 1
+    )
+    chained = parse(text.encode(), "c.toml")
+    with pytest.raises(FreeVariableMissing) as caught:
+        build_plan(chained, chained.resolve("spoke/Deep"), AssumeOptions(template="{user}"), {})
+    assert caught.value.message == (
+        'hop 1 of 3 (hub/Org) uses the session-name template "{user}-{ticket}", '
+        "which needs --var ticket=…."
+    )
+    assert caught.value.names == ["ticket"]
+    with pytest.raises(FreeVariableMissing) as target_only:
+        build_plan(
+            catalogue_of(CATALOGUE),
+            catalogue_of(CATALOGUE).resolve("spoke/Full"),
+            AssumeOptions(),
+            {},
+        )
+    assert target_only.value.where is None
+    assert "needs a value for ticket" in target_only.value.message
+
+
+def catalogue_of(text: str) -> Catalogue:
+    return parse(text.encode(), "c.toml")

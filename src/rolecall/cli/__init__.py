@@ -38,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest is not None:
         if args.subcommand != "exec":
             parser.error("`--` is only for `rolecall exec TARGET -- CMD ...`")
-        args.argv = [*args.argv, *rest]
+        # Words between the target and `--` continue the query: `exec prod admin -- CMD`.
+        args.target = " ".join([args.target, *args.argv])
+        args.argv = rest
     if args.subcommand is None:
         from rolecall.cli.tui import cmd_tui
 

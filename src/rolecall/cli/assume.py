@@ -37,11 +37,16 @@ def register(commands: Commands, wanted: Wanted) -> None:
             commands,
             "exec",
             "run one command with a role's identity",
-            "Run CMD with the role's identity in its environment (no shell involved). The exit "
-            "code and signals are CMD's own.",
+            "Run COMMAND with the role's identity in its environment (no shell involved). The exit "
+            "code and signals are its own.",
         )
+        p.usage = "rolecall exec [options] TARGET [WORD ...] -- COMMAND [ARG ...]"
         p.add_argument(
-            "argv", nargs="*", metavar="-- CMD ...", help="the command and its arguments"
+            "argv",
+            nargs="*",
+            metavar="WORD",
+            help="more words of the TARGET query (all words before -- are one query); "
+            "COMMAND and its arguments follow --",
         )
         p.set_defaults(handler=cmd_exec)
 

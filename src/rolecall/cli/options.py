@@ -53,3 +53,14 @@ def catalogue_option(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         help="catalogue file (default: $ROLECALL_CATALOGUE, else the user config dir)",
     )
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (`--limit 0` or `-1` is refused)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number (1 or more)")
+    return value

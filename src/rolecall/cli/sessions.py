@@ -6,7 +6,7 @@ import sys
 from typing import TextIO
 
 from rolecall.cli.context import Context
-from rolecall.cli.options import Commands, Wanted, catalogue_option
+from rolecall.cli.options import Commands, Wanted, catalogue_option, positive_int
 from rolecall.cli.output import columns, remaining_text
 from rolecall.core.errors import UsageError
 
@@ -44,7 +44,9 @@ def register(commands: Commands, wanted: Wanted) -> None:
             description="Show who assumed what, when and under which session name (no secrets).",
         )
         p.add_argument("--json", action="store_true", help="print JSON entries")
-        p.add_argument("--limit", type=int, default=0, metavar="N", help="only the last N entries")
+        p.add_argument(
+            "--limit", type=positive_int, metavar="N", help="only the last N entries (N ≥ 1)"
+        )
         p.set_defaults(handler=cmd_journal)
 
 
@@ -109,7 +111,7 @@ def cmd_forget(ctx: Context, out: TextIO) -> int:
 def cmd_journal(ctx: Context, out: TextIO) -> int:
     """`rolecall journal [--json] [--limit N]`: the local record of assumptions and launches."""
     entries = list(ctx.journal().entries())
-    if ctx.args.limit > 0:
+    if ctx.args.limit is not None:
         entries = entries[-ctx.args.limit :]
     if ctx.args.json:
         import json

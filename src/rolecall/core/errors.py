@@ -53,11 +53,15 @@ class TemplateError(UsageError):
 class FreeVariableMissing(TemplateError):
     """A template uses free variables that were not given a value."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], where: str | None = None) -> None:
         flags = " ".join(f"--var {n}=..." for n in names)
-        super().__init__(
-            f"the session-name template needs a value for {', '.join(names)}.",
-            hint=f"pass {flags}",
+        message = (
+            f"{where}, which needs {' '.join(f'--var {n}=…' for n in names)}."
+            if where
+            else f"the session-name template needs a value for {', '.join(names)}."
         )
+        super().__init__(message, hint=f"pass {flags}")
         self.names = names
         """The missing variable names, in template order."""
+        self.where = where
+        """Which earlier hop of a chain needs them, when it is not the target itself."""

@@ -400,11 +400,41 @@ class Catalogue:
         if len(matches) == 1:
             return matches[0]
         if not matches:
+            close = self.close_targets(spec)
             raise TargetNotFound(
                 f"no role in {self.path} matches {show(spec)}.",
-                hint="`rolecall list` shows what the catalogue holds",
+                hint=f"did you mean {' or '.join(close)}?"
+                if close
+                else "`rolecall list` shows what the catalogue holds",
             )
         raise AmbiguousTarget(spec, [r.target for r in matches])
+
+    def close_targets(self, spec: str, limit: int = 3) -> list[str]:
+        """Targets whose names are close to a mistyped `spec` (`payments-dev/Developr`).
+
+        The account part is matched first (exactly, else by similarity), then the role part
+        among that account's roles, so the cost stays small at 50,000 roles.
+        """
+        import difflib
+
+        account, sep, role = spec.partition("/")
+        names = [a.name for a in self.accounts]
+        accounts = (
+            [account] if account in names else difflib.get_close_matches(account, names, n=limit)
+        )
+        wanted = set(accounts)
+        roles: dict[str, list[str]] = {name: [] for name in accounts}
+        for candidate in self:
+            if candidate.account in wanted:
+                roles[candidate.account].append(candidate.name)
+        close: list[str] = []
+        for name in accounts:
+            if sep:
+                hits = difflib.get_close_matches(role, roles[name], n=limit)
+            else:
+                hits = roles[name][:limit]
+            close += [f"{name}/{hit}" for hit in hits]
+        return close[:limit]
 
     def chain(self, role: Role) -> list[Role]:
         """The hops to assume for `role`, first hop first (the role itself is last)."""

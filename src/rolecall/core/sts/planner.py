@@ -21,6 +21,7 @@ from rolecall.core.catalogue.model import (
 from rolecall.core.errors import FreeVariableMissing, TemplateError, UsageError
 from rolecall.core.naming.session_name import check_name, parse_template
 from rolecall.core.sts.session_cache import cache_key
+from rolecall.core.text import show
 
 
 class AssumeOptions(NamedTuple):
@@ -120,16 +121,35 @@ def build_plan(
             )
         )
         previous_key = key
-    missing = [
-        name
-        for hop in hops
-        if not hop.explicit
-        for name in parse_template(hop.template).free_variables
-        if not options.variables.get(name)
-    ]
-    if missing:
-        raise FreeVariableMissing(list(dict.fromkeys(missing)))
+    _check_variables(hops, options.variables)
     return Plan(tuple(hops), options)
+
+
+def _check_variables(hops: list[Hop], variables: Mapping[str, str]) -> None:
+    """Every free variable of every hop's template has a value; else name the first hop short.
+
+    The error names the hop and its template when it is an earlier hop of a chain: the
+    target's own template (or `--template`) may need nothing.
+    """
+    missing = {
+        index: [
+            name for name in parse_template(hop.template).free_variables if not variables.get(name)
+        ]
+        for index, hop in enumerate(hops)
+        if not hop.explicit
+    }
+    names = list(dict.fromkeys(name for per_hop in missing.values() for name in per_hop))
+    if not names:
+        return
+    first = min(index for index, per_hop in missing.items() if per_hop)
+    where = None
+    if first < len(hops) - 1:
+        hop = hops[first]
+        where = (
+            f"hop {first + 1} of {len(hops)} ({hop.role.target}) uses the session-name "
+            f"template {show(hop.template)}"
+        )
+    raise FreeVariableMissing(names, where)
 
 
 def _target_template(catalogue: Catalogue, role: Role, options: AssumeOptions) -> tuple[str, bool]:
