@@ -62,6 +62,8 @@ def test_margin(cache: SessionCache) -> None:
     assert cache.get("short") is not None, "a 15-min session is reused for its first half"
     assert effective_margin(900, 900) == 450
     assert effective_margin(900, 3600) == 900
+    assert effective_margin(900, 1200) == 900  # botocore's window: never hand it less
+    assert effective_margin(900, 960) == 480
 
 
 @pytest.mark.parametrize(

@@ -61,9 +61,35 @@ def identity_variables(session: Session) -> dict[str, str]:
     }
 
 
+def server_environment(
+    base: Mapping[str, str], session: Session, url: str, token: str, token_file: str
+) -> dict[str, str]:
+    """`base` without stale credential variables, pointed at a credential server.
+
+    No key, token or profile variable is set: each would win over the server in every SDK.
+    There is no expiry either (the server renews); `ROLECALL_SERVER` says who keeps it.
+    """
+    env = {k: v for k, v in base.items() if k not in STALE}
+    env.update(
+        {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": token_file,
+            "AWS_REGION": session.region,
+            "AWS_DEFAULT_REGION": session.region,
+            MARKER: session.target,
+            "ROLECALL_SESSION_NAME": session.session_name,
+            "ROLECALL_ASSUMED_ROLE_ARN": session.assumed_role_arn,
+            "ROLECALL_SERVER": url,
+        }
+    )
+    env.pop("ROLECALL_EXPIRATION", None)
+    return env
+
+
 def child_environment(base: Mapping[str, str], session: Session) -> dict[str, str]:
     """`base` without stale credential variables, plus the identity of `session`."""
-    env = {k: v for k, v in base.items() if k not in STALE}
+    env = {k: v for k, v in base.items() if k not in STALE and k != "ROLECALL_SERVER"}
     env.update(identity_variables(session))
     return env
 

@@ -80,8 +80,15 @@ class Assumer:
 
     # -- STS ----------------------------------------------------------------------------------
 
-    def assume(self, role: Role, options: AssumeOptions) -> Session:
-        """Assume `role` (through its chain), using and filling the session cache."""
+    def assume(
+        self, role: Role, options: AssumeOptions, *, renew_within: int | None = None
+    ) -> Session:
+        """Assume `role` (through its chain), using and filling the session cache.
+
+        With `renew_within`, the target's cached session is reused only while it has more
+        than that many seconds left; earlier hops keep the cache's own margin, so renewing a
+        chained role re-assumes it from its cached parent hop (no MFA code, no sign-in).
+        """
         plan = self.plan(role, options)
         code = check_mfa_code(options.mfa_code) if options.mfa_code else None
         source: Credentials | None = None
@@ -96,7 +103,8 @@ class Assumer:
                 return self._assume_hop(hop, previous, source, code, mfa_used)
 
             if options.use_cache:
-                session = self.cache.get_or_create(hop.key, hop.duration, call)
+                margin = renew_within if index == len(plan.hops) - 1 else None
+                session = self.cache.get_or_create(hop.key, hop.duration, call, margin)
             else:
                 session = call()
             if hop.role.mfa_serial:

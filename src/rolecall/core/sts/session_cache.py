@@ -58,13 +58,20 @@ def sha256_hex(data: bytes) -> str:
     raise RuntimeError("no SHA-256 implementation")
 
 
+MIN_REUSE = 60
+"""A fresh session is worth the margin only if it can then be reused for at least this long."""
+
+
 def effective_margin(margin: int, duration: int) -> int:
     """The reuse margin for a session of `duration` seconds.
 
-    A 15-minute session would never be reused under a 15-minute margin, so short sessions
-    are reused for their first half instead.
+    Whenever a fresh session would have more than the margin left, the margin holds: botocore
+    treats credentials inside its 15-minute window as stale and runs `credential_process`
+    again on every call, so handing it such a session costs a process per AWS call. Only a
+    session too short for that (a 15-minute one under a 15-minute margin) is reused for its
+    first half instead.
     """
-    return min(margin, duration // 2)
+    return margin if duration > margin + MIN_REUSE else duration // 2
 
 
 class CachedSession(NamedTuple):
@@ -93,23 +100,34 @@ class SessionCache:
     def _path(self, key: str) -> Path:
         return self.directory / f"{key}.json"
 
-    def get(self, key: str) -> Session | None:
-        """The cached session for `key` if it is sound and has more than the margin left."""
+    def get(self, key: str, margin: int | None = None) -> Session | None:
+        """The cached session for `key` if it is sound and has more than the margin left.
+
+        `margin` overrides the cache's own (and is taken exactly, never halved): renewal asks
+        for a session with more than its renew-before window left.
+        """
         cached = self._read(self._path(key))
         if cached is None:
             return None
-        margin = effective_margin(self.margin, cached.duration)
+        if margin is None:
+            margin = effective_margin(self.margin, cached.duration)
         if cached.session.remaining(self.clock()) <= margin:
             return None
         return cached.session
 
-    def get_or_create(self, key: str, duration: int, create: Callable[[], Session]) -> Session:
+    def get_or_create(
+        self,
+        key: str,
+        duration: int,
+        create: Callable[[], Session],
+        margin: int | None = None,
+    ) -> Session:
         """Return the cached session for `key`, or create one under the key's lock."""
-        session = self.get(key)
+        session = self.get(key, margin)
         if session is not None:
             return session
         with self.lock(key):
-            session = self.get(key)  # someone may have refreshed it while we waited
+            session = self.get(key, margin)  # someone may have refreshed it while we waited
             if session is not None:
                 return session
             session = create()
