@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from typing import TextIO
 
 from rolecall.cli.context import Context
@@ -49,13 +48,13 @@ def cmd_tui(ctx: Context, out: TextIO) -> int:
 
 def cmd_demo(ctx: Context, out: TextIO) -> int:
     """`rolecall demo [--print-env]`: the TUI (or just the world) on loopback, no AWS account."""
-    import json
     import signal
-    import tempfile
 
-    pointer = Path(tempfile.gettempdir()) / f"rolecall-demo-{os.getuid()}.json"
+    from rolecall.demo import pointer as demo_pointer
+
+    pointer = demo_pointer.location(ctx.env)
     if ctx.args.print_env:
-        running = _running_demo(pointer)
+        running = demo_pointer.running_exports(pointer)
         if running is not None:
             out.write(running)
             return 0
@@ -72,7 +71,7 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
     signal.signal(signal.SIGTERM, stop)
     world = DemoWorld()
     try:
-        pointer.write_text(json.dumps({"pid": os.getpid(), "env": str(world.env_file)}))
+        demo_pointer.publish(pointer, world.env_file, world.proof_key)
         os.environ.update(world.env())  # boto3 inside this process reads os.environ
         ctx.env.update(world.env())
         if ctx.args.print_env:
@@ -93,35 +92,11 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
         )
         app = make_app(workspace)
         app.title = "rolecall demo"
-        app.hangup_hooks += [world.stop, lambda: pointer.unlink(missing_ok=True)]
+        app.hangup_hooks += [world.stop, lambda: demo_pointer.withdraw(pointer)]
         app.run()
         return app.return_code or 0
     except KeyboardInterrupt:
         return 0
     finally:
         world.stop()
-        if pointer.exists() and _pointer_pid(pointer) == os.getpid():
-            pointer.unlink()
-
-
-def _pointer_pid(pointer: Path) -> int | None:
-    import json
-
-    try:
-        return int(json.loads(pointer.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _running_demo(pointer: Path) -> str | None:
-    """The exports of a demo world running in another terminal, if there is one."""
-    import json
-
-    pid = _pointer_pid(pointer)
-    if pid is None:
-        return None
-    try:
-        os.kill(pid, 0)
-        return Path(json.loads(pointer.read_text())["env"]).read_text()
-    except (OSError, ValueError, KeyError):
-        return None
+        demo_pointer.withdraw(pointer)

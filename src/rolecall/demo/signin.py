@@ -1,7 +1,9 @@
 """A local AWS sign-in endpoint: getSigninToken and login, for the demo world.
 
 getSigninToken checks the session against the emulator (GetCallerIdentity) and hands out a
-token; login shows "Signed in to the AWS console as <assumed-role ARN> (demo)".
+token; login shows "Signed in to the AWS console as <assumed-role ARN> (demo)". Given the
+world's proof key, it also answers `rolecall demo --print-env`'s challenge (see pointer.py), so
+another terminal can tell this world from a stale or planted pointer.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from rolecall.demo.pointer import PROOF_PATH, proof
+
 TOKEN_LIFETIME = 15 * 60
 
 
 class SigninServer:
     """Serves /federation (POST getSigninToken, GET login) and /oauth (logout) on loopback."""
 
-    def __init__(self, sts_url: str) -> None:
+    def __init__(self, sts_url: str, proof_key: bytes | None = None) -> None:
         self.sts_url = sts_url
+        self._proof_key = proof_key
         self._tokens: dict[str, tuple[str, float]] = {}
         owner = self
 
@@ -56,6 +61,13 @@ class SigninServer:
             def do_GET(self) -> None:
                 parts = urllib.parse.urlsplit(self.path)
                 query = dict(urllib.parse.parse_qsl(parts.query))
+                if parts.path == PROOF_PATH:
+                    challenge = query.get("challenge", "")
+                    if owner._proof_key is None or not 16 <= len(challenge) <= 128:
+                        self._send(404, "not found", "text/plain")
+                        return
+                    self._send(200, proof(owner._proof_key, challenge), "text/plain")
+                    return
                 if parts.path.endswith("/oauth") and query.get("Action") == "logout":
                     target = query.get("redirect_uri", "")
                     if target.startswith(f"http://127.0.0.1:{owner.port}/"):

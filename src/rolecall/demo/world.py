@@ -4,13 +4,13 @@ moto's server runs in-process on a free port, seeded through its backends with a
 account (user alice, behind MFA) and four spoke accounts with realistic roles. IAM
 authorisation is then switched on, so the one role alice may not assume really fails with
 AccessDenied. A local sign-in endpoint turns console links into a page naming the identity.
-Everything lives in a private temporary directory that `stop()` removes.
+Everything lives in a private temporary directory (0700, files 0600) that `stop()` removes.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import secrets
 import shutil
 import tempfile
 import time
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rolecall.core.errors import UsageError
+from rolecall.core.private_files import ensure_private_dir, write_private
 
 HUB = "210987654321"
 ACCOUNTS = {
@@ -167,8 +168,10 @@ class DemoWorld:
                 "the demo needs moto's server, which is not installed.",
                 hint="install the demo extra: pip install 'rolecall[demo]' (make demo does it)",
             ) from None
-        self.root = Path(tempfile.mkdtemp(prefix="rolecall-demo-"))
+        self.root = ensure_private_dir(Path(tempfile.mkdtemp(prefix="rolecall-demo-")))
         """Private temporary directory (0700) holding everything the demo writes."""
+        self.proof_key = secrets.token_bytes(32)
+        """Lets the sign-in endpoint prove to `--print-env` that it is this world."""
         self._moto: Any = None
         self._signin: Any = None
         import logging
@@ -184,7 +187,7 @@ class DemoWorld:
             key, secret = self._seed()
             from rolecall.demo.signin import SigninServer
 
-            self._signin = SigninServer(self.endpoint)
+            self._signin = SigninServer(self.endpoint, self.proof_key)
             self._write_files(key, secret)
         except BaseException:
             self.stop()
@@ -236,23 +239,22 @@ class DemoWorld:
     def _write_files(self, key: str, secret: str) -> None:
         self.home = self.root / "home"
         """ROLECALL_HOME of the demo."""
-        self.home.mkdir(mode=0o700)
+        ensure_private_dir(self.home)
         self.catalogue = self.root / "accounts.toml"
         """The demo catalogue."""
-        self.catalogue.write_text(CATALOGUE)
+        write_private(self.catalogue, CATALOGUE.encode())
         self.aws_config = self.root / "aws-config"
         """The demo-only AWS config (alice's keys for the emulator)."""
-        fd = os.open(self.aws_config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(
-                f"[profile demo]\naws_access_key_id = {key}\n"
-                f"aws_secret_access_key = {secret}\nregion = {REGION}\n"
-            )
-        (self.root / "aws-credentials").write_text("")
+        profile = (
+            f"[profile demo]\naws_access_key_id = {key}\n"
+            f"aws_secret_access_key = {secret}\nregion = {REGION}\n"
+        )
+        write_private(self.aws_config, profile.encode())
+        write_private(self.root / "aws-credentials", b"")
         self.env_file = self.root / "demo.env"
         """Shell exports that point other terminals at this world."""
         lines = [f"export {k}={_quote(v)}" for k, v in self.env().items()]
-        self.env_file.write_text("\n".join(lines) + "\n")
+        write_private(self.env_file, ("\n".join(lines) + "\n").encode())
 
     def env(self) -> dict[str, str]:
         """Environment that points rolecall, boto3 and the AWS CLI at the demo world."""
