@@ -11,6 +11,9 @@ from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import RolecallError
 from rolecall.core.text import inert
 
+OPEN_TIMEOUT = 60
+"""Seconds the browser has to fetch the one-shot sign-in page."""
+
 
 def register(commands: Commands, wanted: Wanted) -> None:
     """Add `console` (when wanted) to the command parser."""
@@ -22,7 +25,8 @@ def register(commands: Commands, wanted: Wanted) -> None:
             "console",
             "open the AWS console as a role",
             "Sign a browser in to the AWS console as the role. The sign-in link never appears "
-            "in a process's argv: the browser gets a one-shot loopback URL that redirects once.",
+            "in a process's argv: the browser gets a one-shot loopback URL that redirects once, "
+            "and only for your own user.",
         )
         mode = p.add_mutually_exclusive_group()
         mode.add_argument(
@@ -96,6 +100,7 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
             file=sys.stderr,
         )
         return 0
+    refused: list[int] = []
     opened = cu.hand_to_browser(
         url,
         browser=settings.browser,
@@ -103,14 +108,35 @@ def cmd_console(ctx: Context, out: TextIO) -> int:
         name=role.target,
         color=role.color,
         env=ctx.env,
+        timeout=OPEN_TIMEOUT,
+        on_refused=refused.append,
     )
+    strangers = sum(refused)
+    if not opened and strangers:
+        raise RolecallError(
+            f"the console was not opened: another local user tried to fetch the sign-in "
+            f"page ({_times(strangers)}) and was refused, and the browser did not fetch it "
+            f"within {OPEN_TIMEOUT} s.",
+            hint="someone on this machine watches command lines: check `who`, then use --copy",
+        )
     if not opened:
         raise RolecallError(
-            "the browser did not open the sign-in link within 60 s.",
-            hint="use --print or --copy instead",
+            f"the browser did not fetch the sign-in page within {OPEN_TIMEOUT} s.",
+            hint="check [console] browser in config.toml, or use --print or --copy instead",
         )
     print(f"rolecall: opened the console as {inert(session.assumed_role_arn)}.", file=sys.stderr)
+    if strangers:
+        print(
+            f"rolecall: warning: another local user tried to fetch the sign-in page "
+            f"({_times(strangers)}) and was refused; someone on this machine watches "
+            "command lines.",
+            file=sys.stderr,
+        )
     return 0
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def session_length(ctx: Context, role: Role) -> int:

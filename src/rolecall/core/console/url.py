@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -267,13 +267,27 @@ def hand_to_browser(
     color: str | None,
     env: Mapping[str, str],
     timeout: float = 60,
+    on_refused: Callable[[int], None] | None = None,
 ) -> bool:
-    """Open `link` through a one-shot loopback URL (never in argv); True once it was fetched."""
+    """Open `link` through a one-shot loopback URL that only our user can fetch.
+
+    The link itself is never in argv (see `rolecall.core.console.browser`). True only once
+    the page was served to a connection of ours; False when that did not happen within
+    `timeout`. When other local users asked for the page (and were refused), `on_refused`
+    is called with their count before returning, whatever the outcome.
+    """
     from rolecall.core.console.browser import OneShotRedirect, open_in_browser
 
     redirect = OneShotRedirect(link)
-    handoff = redirect.url
-    if container:
-        handoff = container_url(handoff, name, color, container)
-    open_in_browser(handoff, browser, env)
-    return redirect.wait(timeout=timeout)
+    try:
+        handoff = redirect.url
+        if container:
+            handoff = container_url(handoff, name, color, container)
+        open_in_browser(redirect.browser_url(handoff), browser, env)
+    except BaseException:
+        redirect.wait(0)
+        raise
+    opened = redirect.wait(timeout=timeout)
+    if redirect.refused and on_refused is not None:
+        on_refused(redirect.refused)
+    return opened
