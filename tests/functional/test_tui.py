@@ -356,6 +356,7 @@ async def test_console_from_the_tui(
 ) -> None:
     from tests.aws import FakeFederation
 
+    monkeypatch.delenv("TMUX", raising=False)  # inside tmux the link goes to a clipboard tool
     federation = FakeFederation()
     browser = tmp_path / "browser"
     log = tmp_path / "browser.log"

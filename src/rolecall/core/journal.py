@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rolecall.core.credentials import Session, rfc3339
+from rolecall.core.locations import check_trusted
 from rolecall.core.private_files import append_private, read_private
 
 EVENTS = ("assume", "shell", "exec", "console", "env", "credential-process")
@@ -23,7 +24,9 @@ class Journal:
     """Append-only JSON lines in a private file."""
 
     def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
-        self.path = path
+        """Raises `UntrustedPath` when another user could change the journal's directory (or
+        one above it): they could drop or rewrite the record."""
+        self.path = check_trusted(path)
         """The journal file (0600)."""
         self.clock = clock
 

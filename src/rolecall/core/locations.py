@@ -3,14 +3,28 @@
 `ROLECALL_HOME` moves everything under one directory (tests and the demo use it); otherwise
 the platform's user directories are used (`~/.config/rolecall`, `~/.cache/rolecall`,
 `~/.local/state/rolecall` on Linux).
+
+Trusted paths: `config.toml` names the browser command rolecall runs and the catalogue names
+the roles it assumes, so whoever can change them acts as us; the state and journal record what
+we did. Such a path is trusted (`check_trusted`) when it and every directory above it (up to
+`/`) is owned by us or by root, and none of them is writable by group or other; a
+world-writable directory with the sticky bit (like /tmp) is accepted above an entry of ours,
+since no one else can rename that entry. Reading is not restricted: a catalogue kept in git may
+well be 0644. A symlink must itself be ours (or root's) and its target is held to the same
+owner and mode rules (the target's own ancestors are not walked). A missing path is fine: the
+directories that would hold it decide. The cost is one `lstat` per path component.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
+
+from rolecall.core.errors import RolecallError
 
 APP = "rolecall"
 
@@ -76,10 +90,70 @@ class Locations(NamedTuple):
 
 
 def catalogue_path(explicit: str | None, env: Mapping[str, str], locations: Locations) -> Path:
-    """The catalogue to use: `--catalogue`, then `ROLECALL_CATALOGUE`, then the config dir."""
+    """The catalogue to use: `--catalogue`, then `ROLECALL_CATALOGUE`, then the config dir.
+
+    Raises `UntrustedPath` when another user could change it: the default catalogue and every
+    directory above it must be ours (or root's) and not writable by group or other. A catalogue
+    the user names is held to that rule for the file alone: where they keep it (a checkout, a
+    shared drive) is their choice, but a file someone else owns or may write is still refused.
+    """
     if explicit:
-        return Path(explicit).expanduser()
+        return check_trusted(Path(explicit).expanduser(), ancestors=False)
     from_env = env.get("ROLECALL_CATALOGUE")
     if from_env:
-        return Path(from_env).expanduser()
-    return locations.default_catalogue
+        return check_trusted(Path(from_env).expanduser(), ancestors=False)
+    return check_trusted(locations.default_catalogue)
+
+
+_HINT_FOREIGN = "point ROLECALL_HOME at a directory of your own"
+
+
+class UntrustedPath(RolecallError):
+    """A settings, catalogue or state path that another user could change."""
+
+
+def check_trusted(path: Path, *, ancestors: bool = True) -> Path:
+    """Return `path` if it, and with `ancestors` every directory above it, is safe to trust.
+
+    Raises `UntrustedPath` naming the first offending path and the fix.
+    """
+    if not hasattr(os, "getuid"):  # no POSIX owners (Windows): nothing to compare
+        return path
+    trusted = {os.getuid(), 0}
+    current = os.path.abspath(path)
+    while True:
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            pass  # not there yet: the directory that would hold it decides
+        except OSError as e:
+            raise UntrustedPath(
+                f"cannot inspect {current}: {e.strerror}.",
+                hint="check the path and its permissions",
+            ) from None
+        else:
+            _check(current, info, trusted)
+        if not ancestors:
+            return path
+        parent = os.path.dirname(current)
+        if parent == current:
+            return path
+        current = parent
+
+
+def _check(name: str, info: os.stat_result, trusted: set[int]) -> None:
+    if stat.S_ISLNK(info.st_mode):
+        if info.st_uid not in trusted:
+            raise UntrustedPath(f"{name} is a symlink that belongs to another user.", _HINT_FOREIGN)
+        try:
+            info = os.stat(name)
+        except OSError:
+            return  # a dangling link: reading it fails later, with its own message
+    if info.st_uid not in trusted:
+        raise UntrustedPath(f"{name} belongs to another user.", _HINT_FOREIGN)
+    sticky_dir = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX
+    if info.st_mode & 0o022 and not sticky_dir:
+        raise UntrustedPath(
+            f"{name} can be changed by other users.",
+            hint=f"run: chmod go-w {name}",
+        )

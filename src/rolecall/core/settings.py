@@ -6,6 +6,9 @@ browser = ["firefox", "--new-tab", "{url}"]   # argv template; {url} is one argu
 container = "granted"                         # or "open-url-in-container"; omit for none
 logout_first = true
 ```
+
+The browser entry is a command rolecall runs, so the file is read only when no one else can
+change it or the directories above it (`rolecall.core.locations.check_trusted`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from rolecall.core.console.url import CONTAINER_FORMS
 from rolecall.core.errors import UsageError
+from rolecall.core.locations import check_trusted
 from rolecall.core.text import show
 
 
@@ -41,9 +45,13 @@ class Settings:
 
 
 def load_settings(path: Path) -> Settings:
-    """Read `path`; a missing file means defaults, a bad one a clear `UsageError`."""
+    """Read `path`; a missing file means defaults, a bad one a clear `UsageError`.
+
+    Raises `UntrustedPath` when another user could change the file or a directory above it.
+    """
     import tomllib
 
+    check_trusted(path)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rolecall.core.locations import check_trusted
 from rolecall.core.private_files import read_private, write_private
 
 
@@ -38,9 +39,14 @@ class State:
 
     @classmethod
     def load(cls, path: Path) -> State:
-        """Read the state file; a missing, foreign or damaged one gives an empty state."""
+        """Read the state file; a missing or damaged one gives an empty state.
+
+        Raises `UntrustedPath` when another user could change the file, the state directory or
+        a directory above it (a group-readable file of ours is still ignored, as before).
+        """
         import tomllib
 
+        check_trusted(path)
         data = read_private(path)
         if not data:
             return cls(path)

@@ -13,6 +13,8 @@ from textual.notifications import SeverityLevel
 from textual.worker import WorkerFailed
 
 from rolecall.core.catalogue.model import Role
+from rolecall.core.console import clipboard
+from rolecall.core.console.clipboard import CLEAR_AFTER, ClipboardError
 from rolecall.core.errors import RolecallError
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.sts.planner import AssumeOptions
@@ -186,14 +188,10 @@ class SessionActionsApp(BrowserApp):
         if active is None:
             self.notify("Assume the role first, then press y.", severity="warning")
             return
-        self.copy_to_clipboard(self.workspace.exports(active))
-        self.notify(
-            "Exports copied (they hold the secret key: paste them, then clear the clipboard).",
-            severity="warning",
-        )
+        self.copy_secret(self.workspace.exports(active), "Exports (they hold the secret key)")
 
     def action_copy_console_link(self) -> None:
-        """Copy a fresh console sign-in link (OSC 52), cleared again after 60 s."""
+        """Copy a fresh console sign-in link, cleared again after 60 s."""
         active = self.current_session()
         role = self.role_of(active) if active else None
         if active is None or role is None:
@@ -203,18 +201,47 @@ class SessionActionsApp(BrowserApp):
 
     @work(thread=True, group="console", exit_on_error=False)
     def copy_console_link(self, role: Role, active: ActiveSession) -> None:
-        """Make the link in a thread; copy and schedule the clearing on the event loop."""
+        """Make the link in a thread, then copy it; it is valid for 15 minutes."""
         try:
             link = self.workspace.console_link(role, active)
         except RolecallError as error:
             self.call_from_thread(self.show_error, error)
             return
-        self.call_from_thread(self._copy_for_a_minute, link, role.target)
+        what = f"Console link for {inert(role.target)} (valid for 15 minutes)"
+        self.call_from_thread(self.copy_secret, link, what)
 
-    def _copy_for_a_minute(self, link: str, target: str) -> None:
-        self.copy_to_clipboard(link)
-        self.set_timer(60, lambda: self.copy_to_clipboard(""))
+    def copy_secret(self, text: str, what: str) -> None:
+        """Copy `text` for a minute: through the terminal (OSC 52), or inside tmux through a
+        clipboard tool, because tmux keeps terminal copies in paste buffers nothing clears."""
+        if "TMUX" in self.workspace.env:
+            self.copy_with_tool(text, what)
+            return
+        self.copy_to_clipboard(text)
+        self.set_timer(CLEAR_AFTER, lambda: self.copy_to_clipboard(""))
         self.notify(
-            f"Console link for {inert(target)} copied; cleared in 60 s, valid for 15 minutes.",
+            f"{what} copied; the clipboard is cleared in {CLEAR_AFTER} s if rolecall is "
+            "still running.",
+            markup=False,
+        )
+
+    @work(thread=True, group="clipboard", exit_on_error=False)
+    def copy_with_tool(self, text: str, what: str) -> None:
+        """The system clipboard tool, and the detached clearer that outlives the app."""
+        try:
+            clipboard.copy_for_a_while(text)
+        except ClipboardError as error:
+            self.call_from_thread(
+                self.notify,
+                "Not copied: inside tmux a terminal copy would stay in tmux's paste buffers, "
+                f"and {inert(error.message)}",
+                title="Failed",
+                severity="error",
+                timeout=12,
+                markup=False,
+            )
+            return
+        self.call_from_thread(
+            self.notify,
+            f"{what} copied; the clipboard is cleared in {CLEAR_AFTER} s.",
             markup=False,
         )

@@ -2,6 +2,9 @@
 
 `python -m rolecall.core.console.clipboard clear SECONDS SHA256` is the detached clearer: after the
 delay it empties the clipboard, but only if it still holds what we put there.
+
+Only the system clipboard is used, never tmux: a copy through tmux (OSC 52 with
+`set-clipboard on`, or `tmux load-buffer`) stays in its paste buffers, which nothing clears.
 """
 
 from __future__ import annotations
@@ -64,6 +67,13 @@ def schedule_clear(text: str, seconds: int = CLEAR_AFTER) -> None:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def copy_for_a_while(text: str, seconds: int = CLEAR_AFTER) -> str:
+    """Copy `text` and start the detached clearer (it outlives us); return the tool used."""
+    name = copy(text)
+    schedule_clear(text, seconds)
+    return name
 
 
 def _clear_later(seconds: int, digest: str) -> None:
