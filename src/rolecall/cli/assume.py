@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from shlex import quote as shlex_quote
 from typing import TYPE_CHECKING, TextIO
 
 from rolecall.cli.context import Context, confirm_guarded
@@ -72,10 +73,38 @@ def register(commands: Commands, wanted: Wanted) -> None:
         p.set_defaults(handler=cmd_credential_process)
 
 
+class OnATerminal(UsageError):
+    """Credentials were asked for with stdout on a terminal, where they would stay visible."""
+
+
+def refuse_terminal(out: TextIO, command: str, target: str, hint: str) -> None:
+    """Stop before assuming anything when `out` is a terminal.
+
+    Printed there, a secret key and session token stay in the scrollback, terminal logs and
+    screen recordings. Pipes, files and `$(...)` are not terminals, so `eval "$(...)"`,
+    `credential_process` and `| jq` work as before.
+    """
+    if out.isatty():
+        raise OnATerminal(
+            f"rolecall {command} prints credentials for a program to read; on a terminal they "
+            f"would stay in your scrollback, so nothing was printed for {inert(target)}.",
+            hint=hint,
+        )
+
+
 def cmd_env(ctx: Context, out: TextIO) -> int:
     """`rolecall env TARGET [--format sh|fish|powershell|json]`."""
     from rolecall.core.shell_env import render_exports
 
+    target = ctx.args.target
+    shown = shlex_quote(target)
+    hints = {
+        "fish": f"rolecall env {shown} --format fish | source",
+        "powershell": f"rolecall env {shown} --format powershell | Invoke-Expression",
+        "json": f"rolecall env {shown} --format json | jq .set.AWS_REGION",
+    }
+    usage = hints.get(ctx.args.format, f'eval "$(rolecall env {shown})"')
+    refuse_terminal(out, "env", target, f"{inert(usage)}, or `rolecall exec {inert(shown)} -- CMD`")
     _, session = ctx.session("env")
     out.write(render_exports(session, ctx.args.format))
     return 0
@@ -85,6 +114,14 @@ def cmd_credential_process(ctx: Context, out: TextIO) -> int:
     """`rolecall credential-process TARGET`: Version 1 JSON for ~/.aws/config."""
     from rolecall.core.shell_env import render_credential_process
 
+    target = ctx.args.target
+    refuse_terminal(
+        out,
+        "credential-process",
+        target,
+        f"use it as credential_process = rolecall credential-process {inert(shlex_quote(target))}"
+        " in ~/.aws/config, or pipe it (| jq .Expiration)",
+    )
     _, session = ctx.session("credential-process")
     out.write(render_credential_process(session))
     return 0

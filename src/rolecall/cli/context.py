@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rolecall.core.errors import RolecallError, UsageError
@@ -35,11 +36,17 @@ class Context:
         """The command line as given (the cache-hit memo is keyed by it)."""
         self.locations = Locations.from_env(env)
 
+    def catalogue_file(self) -> Path:
+        """The catalogue named by --catalogue / ROLECALL_CATALOGUE / the config dir."""
+        return catalogue_path(getattr(self.args, "catalogue", None), self.env, self.locations)
+
     def catalogue(self) -> Catalogue:
         """Load the catalogue named by --catalogue / ROLECALL_CATALOGUE / the config dir."""
+        return self._load(self.catalogue_file())
+
+    def _load(self, path: Path) -> Catalogue:
         from rolecall.core.catalogue import store
 
-        path = catalogue_path(getattr(self.args, "catalogue", None), self.env, self.locations)
         return store.load(path, cache_dir=self.locations.cache_dir)
 
     def role(self, spec: str) -> Role:
@@ -127,14 +134,19 @@ class Context:
 
         A cache hit imports no boto3. On a terminal, a missing MFA code is asked for.
         """
-        catalogue = self.catalogue()
+        from rolecall.core.sts import hit_memo
+
+        memo = hit_memo.fast_request(self.argv) is not None
+        # The file's identity is taken before it is read: if it changes in between, the memo
+        # names the older file and misses next time (never the reverse).
+        path = self.catalogue_file()
+        identity = hit_memo.catalogue_identity(path) if memo else None
+        catalogue = self._load(path)
         role = catalogue.resolve(self.args.target)
         options = self.assume_options()
         session, key = self._session(catalogue, role, options, used_by)
-        from rolecall.core.sts import hit_memo
-
-        if options.use_cache and hit_memo.fast_request(self.argv) is not None:
-            hit_memo.remember(self.argv, self.env, catalogue.path, key, session.target)
+        if memo and options.use_cache:
+            hit_memo.remember(self.argv, self.env, identity, role.arn, key, session)
         return role, session
 
     def _session(
@@ -153,7 +165,9 @@ class Context:
         plan = assumer.plan(role, options)
         cached = assumer.cached(plan)
         if cached is not None:
-            return cached, plan.target.key
+            if cached.role_arn == role.arn:
+                return cached, plan.target.key
+            assumer.cache.forget(plan.target.key)  # not this role's: never served, replaced
         ensure_private_dir(self.locations.cache_dir)
         while True:
             try:

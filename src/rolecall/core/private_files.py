@@ -3,7 +3,9 @@
 Cache and state files hold credentials or personal data. They are created with their final
 mode (never open-then-chmod), written to a temporary file in the same directory and renamed
 over the old one, and read back only when they are regular files owned by us with no group or
-other bits: anything else is treated as absent, never trusted.
+other bits: anything else is treated as absent, never trusted. Existing files are opened with
+`O_NONBLOCK` (cleared once the file is known to be regular), so a FIFO planted in a cache
+directory is refused instead of blocking the open before the checks can run.
 """
 
 from __future__ import annotations
@@ -75,11 +77,17 @@ def write_private(path: Path, data: bytes) -> None:
 def append_private(path: Path, line: bytes) -> None:
     """Append one line to `path`, creating it 0600; used for the journal."""
     ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    # O_NONBLOCK: opening a planted FIFO for writing would wait for a reader (it fails with
+    # ENXIO instead); a device or FIFO that does open is refused below.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+    fd = os.open(path, flags, 0o600)
     try:
         info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnsafeDirectory(f"{path} is not a regular file.")
         if info.st_uid != os.getuid():
             raise UnsafeDirectory(f"{path} belongs to another user.")
+        os.set_blocking(fd, True)
         if info.st_mode & 0o077:
             os.fchmod(fd, 0o600)
         os.write(fd, line)
@@ -88,16 +96,25 @@ def append_private(path: Path, line: bytes) -> None:
 
 
 def open_private(path: Path) -> int | None:
-    """A read-only descriptor for `path` if it is a regular 0600-or-tighter file of ours."""
+    """A read-only descriptor for `path` if it is a regular 0600-or-tighter file of ours.
+
+    Opened non-blocking, so that a FIFO (or device) in its place is rejected by the checks
+    instead of blocking the open; the descriptor returned is blocking again.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError:
         return None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
-        os.close(fd)
-        return None
-    return fd
+    try:
+        info = os.fstat(fd)
+        ours = stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
+        if ours and not info.st_mode & 0o077:
+            os.set_blocking(fd, True)
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def read_private(path: Path) -> bytes | None:

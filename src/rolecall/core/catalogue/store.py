@@ -1,8 +1,8 @@
 """Loading a catalogue file through the parsed-catalogue cache.
 
-Parsed catalogues are cached (keyed by path, size and mtime) so that a 50,000-role catalogue
-loads in milliseconds after the first time; the cache keeps the rows serialised and decodes
-only the roles a command touches.
+Parsed catalogues are cached (keyed by the real path and the file's identity: device, inode,
+size, mtime and ctime) so that a 50,000-role catalogue loads in milliseconds after the first
+time; the cache keeps the rows serialised and decodes only the roles a command touches.
 
 On the warm fast path: a cache hit imports only `model`, `marshal`, `mmap`, `zlib` and
 `rolecall.core.private_files`. The validator (`loader`, and with it tomllib) is imported only
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import os
+import stat
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,9 +29,16 @@ from rolecall.core.private_files import open_private, write_private
 
 
 def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
-    """Load and validate the catalogue at `path`, using the parsed-catalogue cache if given."""
+    """Load and validate the catalogue at `path`, using the parsed-catalogue cache if given.
+
+    The catalogue's `path` is the file's resolved absolute path, whatever the spelling it was
+    asked for by (a relative path from another directory, a symlink re-pointed since).
+    """
+    resolved = os.path.realpath(path)
     try:
-        info = path.stat()
+        # Opened once: the identity that keys the cache is the file's that is read (no
+        # O_NONBLOCK: `--catalogue <(generate)` is a pipe, and it is the user's own).
+        stream = open(resolved, "rb")  # noqa: SIM115 -- closed below, whatever happens
     except FileNotFoundError:
         raise RolecallError(
             f"there is no catalogue at {path}.",
@@ -38,20 +46,41 @@ def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
         ) from None
     except OSError as e:
         raise RolecallError(f"cannot read the catalogue {path}: {e.strerror}.") from None
-    key = (_CACHE_FORMAT, str(path.resolve()), info.st_size, info.st_mtime_ns)
-    cache_file = _cache_file(cache_dir, key[1]) if cache_dir is not None else None
-    if cache_file is not None:
-        cached = _read_cache(cache_file, key)
-        if cached is not None:
-            return cached
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise RolecallError(f"cannot read the catalogue {path}: {e.strerror}.") from None
-    catalogue = parse(data, str(path))
-    if cache_file is not None:
+    with stream:
+        info = os.fstat(stream.fileno())
+        cache_file, key = None, None
+        if cache_dir is not None and stat.S_ISREG(info.st_mode):  # a pipe has no identity
+            key = cache_key(resolved, info)
+            cache_file = _cache_file(cache_dir, resolved)
+            cached = _read_cache(cache_file, key)
+            if cached is not None:
+                return cached
+        try:
+            data = stream.read()
+        except OSError as e:
+            raise RolecallError(f"cannot read the catalogue {path}: {e.strerror}.") from None
+    catalogue = parse(data, resolved)
+    if cache_file is not None and key is not None:
         _write_cache(cache_file, key, catalogue)
     return catalogue
+
+
+def cache_key(resolved: str, info: os.stat_result) -> tuple[object, ...]:
+    """What a parsed catalogue is valid for: the real path and the file's full identity.
+
+    Size and mtime alone are not enough: a same-size file can carry the same mtime (every
+    file in a Nix store has mtime 1) and be renamed over the old one. The inode and device
+    tell a replaced file apart, and the ctime (which no one can set) an edit in place.
+    """
+    return (
+        _CACHE_FORMAT,
+        resolved,
+        info.st_dev,
+        info.st_ino,
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_ctime_ns,
+    )
 
 
 def parse(data: bytes, file: str) -> Catalogue:
@@ -64,7 +93,7 @@ def parse(data: bytes, file: str) -> Catalogue:
 # ---------------------------------------------------------------------------------------------
 # The parsed-catalogue cache
 
-_CACHE_FORMAT = 5
+_CACHE_FORMAT = 6
 
 
 class _Packed:
