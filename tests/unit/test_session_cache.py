@@ -146,3 +146,10 @@ def test_secrets_are_masked_in_repr() -> None:
     assert "**************MPLE" in text
     assert str(Secret("x")) == "********"
     assert f"{Secret('x')}" == "********"
+
+
+def test_a_fifo_in_place_of_a_lock_file_is_replaced_not_waited_on(cache: SessionCache) -> None:
+    ensure_private_dir(cache.directory)
+    os.mkfifo(cache.directory / "k.lock", 0o600)
+    with cache.lock("k"):
+        assert stat.S_ISREG((cache.directory / "k.lock").lstat().st_mode)

@@ -162,7 +162,7 @@ class SessionCache:
 
         ensure_private_dir(self.directory)
         path = self.directory / f"{key}.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        fd = _open_lock(path)
         try:
             deadline = time.monotonic() + LOCK_TIMEOUT
             while True:
@@ -253,3 +253,27 @@ def _decode(document: Any) -> CachedSession:
         ),
     )
     return CachedSession(session, duration)
+
+
+def _open_lock(path: Path) -> int:
+    """A descriptor for the lock file `path`: a regular 0600 file of ours, made if need be.
+
+    Opened non-blocking, so a FIFO or device in its place is refused instead of waited on;
+    anything that is not a regular file of ours is removed and replaced.
+    """
+    import stat
+
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+    for _ in range(2):
+        fd = os.open(path, flags, 0o600)
+        info = os.fstat(fd)
+        if stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid():
+            os.set_blocking(fd, True)
+            return fd
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        flags |= os.O_EXCL
+    raise RolecallError(
+        f"{path} keeps being replaced by something that is not a lock file.",
+        hint="check who else writes to rolecall's cache directory",
+    )
