@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from rolecall.core.credentials import Credentials, Secret, Session
 from rolecall.core.errors import UsageError
 from rolecall.core.lifecycle.renewal import SessionKeeper, renew_window
 from rolecall.core.lifecycle.server import CredentialServer
+from rolecall.core.lifecycle.shadow_config import shadow_files
 from rolecall.core.sts.errors import StsUnavailable
 
 
@@ -197,3 +199,33 @@ def test_the_server_stops_listening_when_closed() -> None:
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     assert not any(t.name == "rolecall-credential-server" for t in threading.enumerate())
+
+
+def test_the_child_config_keeps_the_default_profile_without_its_credentials(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text(
+        "[default]\nregion = eu-west-1\naws_access_key_id = AKIACANARY\n"
+        "aws_secret_access_key = canary\ncredential_process = leak\n"
+        "[profile other]\nregion = us-east-1\nAWS_ACCESS_KEY_ID = AKIAOTHER\n"
+        "aws_secret_access_key = other%secret\n"
+    )
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[default]\naws_access_key_id = AKIACANARY\n[other]\nx = 1\n")
+    folder = tmp_path / "servers"
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(credentials)}
+    files = shadow_files(env, folder, "abc")
+    shadow = Path(files["AWS_CONFIG_FILE"]).read_text()
+    assert "region = eu-west-1" in shadow
+    assert "AKIACANARY" not in shadow and "leak" not in shadow
+    assert "AWS_ACCESS_KEY_ID = AKIAOTHER" in shadow and "other%secret" in shadow
+    shadow_credentials = Path(files["AWS_SHARED_CREDENTIALS_FILE"]).read_text()
+    assert "AKIACANARY" not in shadow_credentials and "[other]" in shadow_credentials
+    for path in files.values():
+        assert Path(path).stat().st_mode & 0o777 == 0o600
+
+
+def test_unreadable_config_gives_the_child_empty_files(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("no section header\naws_access_key_id = AKIACANARY\n")
+    files = shadow_files({"AWS_CONFIG_FILE": str(config), "HOME": str(tmp_path)}, tmp_path, "s")
+    assert Path(files["AWS_CONFIG_FILE"]).read_text() == ""

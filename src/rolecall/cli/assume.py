@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from shlex import quote as shlex_quote
@@ -49,6 +50,7 @@ def register(commands: Commands, wanted: Wanted) -> None:
             help="more words of the TARGET query (all words before -- are one query); "
             "COMMAND and its arguments follow --",
         )
+        server_options(p)
         p.set_defaults(handler=cmd_exec)
 
     if wanted("shell"):
@@ -60,6 +62,7 @@ def register(commands: Commands, wanted: Wanted) -> None:
             "shell is refused unless --nest is given.",
         )
         p.add_argument("--nest", action="store_true", help="allow a shell inside a rolecall shell")
+        server_options(p)
         p.set_defaults(handler=cmd_shell)
 
     if wanted("credential-process"):
@@ -71,6 +74,32 @@ def register(commands: Commands, wanted: Wanted) -> None:
             "credential_process = rolecall credential-process payments-prod/ReadOnly",
         )
         p.set_defaults(handler=cmd_credential_process)
+
+
+def server_options(parser: argparse.ArgumentParser) -> None:
+    """`--server` and `--renew-before` for `exec` and `shell`."""
+    group = parser.add_argument_group("credential server")
+    group.add_argument(
+        "--server",
+        action="store_true",
+        help="give the child a loopback credential server that renews the session "
+        "(for terraform, IDEs and anything that runs longer than the session)",
+    )
+    group.add_argument(
+        "--renew-before",
+        metavar="D",
+        help="with --server: renew this long before expiry (default 20m, or half a shorter "
+        "session; must be shorter than the session)",
+    )
+
+
+def wants_server(ctx: Context) -> bool:
+    """Whether `--server` was given (`--renew-before` alone is refused)."""
+    if ctx.args.renew_before is not None and not ctx.args.server:
+        raise UsageError(
+            "--renew-before goes with --server.", hint="add --server, or drop --renew-before"
+        )
+    return bool(ctx.args.server)
 
 
 class OnATerminal(UsageError):
@@ -132,6 +161,10 @@ def cmd_exec(ctx: Context, out: TextIO) -> int:
     command = list(ctx.args.argv)
     if not command:
         raise UsageError("no command was given.", hint="rolecall exec TARGET -- CMD [ARGS...]")
+    if wants_server(ctx):
+        from rolecall.cli.server import run_with_server
+
+        return run_with_server(ctx, command, "exec")
     _, session = ctx.session("exec")
     ctx.journal().record("exec", session, program=os.path.basename(command[0]))
     return replace_process(command, ctx.env, session)
@@ -149,8 +182,12 @@ def cmd_shell(ctx: Context, out: TextIO) -> int:
     role = ctx.role(ctx.args.target)
     if role.confirm and sys.stdin.isatty():
         confirm_guarded(role)
-    _, session = ctx.session("shell")
     shell = ctx.env.get("SHELL") or "/bin/sh"
+    if wants_server(ctx):
+        from rolecall.cli.server import run_with_server
+
+        return run_with_server(ctx, [shell], "shell")
+    _, session = ctx.session("shell")
     ctx.journal().record("shell", session, program=os.path.basename(shell))
     print(
         f"rolecall: {inert(session.assumed_role_arn)} until "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -159,8 +159,15 @@ class Context:
         from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
 
         ledger = MfaLedger(self.locations.cache_dir / "mfa-ledger.json")
+        from rolecall.cli.signin import sso_signin  # IAM Identity Center sign-in, on demand
+
         assumer = Assumer(
-            catalogue, self.session_cache(), ledger, env=self.env, client_settings=self._sts()
+            catalogue,
+            self.session_cache(),
+            ledger,
+            env=self.env,
+            client_settings=self._sts(),
+            sso=sso_signin(self),
         )
         plan = assumer.plan(role, options)
         cached = assumer.cached(plan)
@@ -185,6 +192,33 @@ class Context:
         if assumer.sts_calls:
             self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
         return session, plan.target.key
+
+    def renewer(self, role: Role, window: int) -> Callable[[], Session]:
+        """A function that renews `role`'s session once it has `window` seconds or less left.
+
+        Earlier hops of a chain come from the cache, so a renewal needs no MFA code and never
+        prompts (it raises instead); every renewal that reached STS is journaled.
+        """
+        from rolecall.core.sts.assumer import Assumer
+        from rolecall.core.sts.mfa import MfaLedger
+
+        options = self.assume_options()._replace(mfa_code=None)
+        assumer = Assumer(
+            self.catalogue(),
+            self.session_cache(),
+            MfaLedger(self.locations.cache_dir / "mfa-ledger.json"),
+            env=self.env,
+            client_settings=self._sts(),
+        )
+
+        def renew() -> Session:
+            calls = assumer.sts_calls
+            session = assumer.assume(role, options, renew_within=window)
+            if assumer.sts_calls > calls:
+                self.journal().record("assume", session, used_by="renewal")
+            return session
+
+        return renew
 
 
 def confirm_guarded(role: Role) -> None:

@@ -1,0 +1,125 @@
+"""`exec --server` and `shell --server`: a child whose credentials renew themselves.
+
+rolecall stays beside the child (instead of replacing itself with it, as plain `exec` does):
+it serves the container-credentials protocol on loopback from a `SessionKeeper` that renews
+the session in the background, and stops both when the child exits. The child's exit code,
+or the signal that ended it, becomes rolecall's own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from rolecall.core.errors import RolecallError, UsageError
+from rolecall.core.text import inert
+
+if TYPE_CHECKING:
+    from rolecall.cli.context import Context
+    from rolecall.core.credentials import Session
+
+FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+"""Signals passed on to the child; SIGINT reaches it from the terminal by itself."""
+
+
+def run_with_server(ctx: Context, command: list[str], used_by: str) -> int:
+    """Run `command` with a credential server for the target; its exit status is returned."""
+    from rolecall.core.catalogue.model import parse_duration
+    from rolecall.core.lifecycle.renewal import SessionKeeper, renew_window
+    from rolecall.core.lifecycle.server import CredentialServer
+    from rolecall.core.lifecycle.shadow_config import shadow_files
+    from rolecall.core.private_files import ensure_private_dir, write_private
+    from rolecall.core.shell_env import server_environment
+
+    if ctx.args.no_cache:
+        raise UsageError(
+            "--server renews from the session cache; it cannot be used with --no-cache.",
+            hint="drop --no-cache (the server keeps the session in memory for the child)",
+        )
+    requested = None
+    if ctx.args.renew_before is not None:
+        requested = parse_duration(ctx.args.renew_before)
+        if requested is None:
+            raise UsageError(
+                f"--renew-before {inert(ctx.args.renew_before)!r} is not a duration.",
+                hint='write e.g. "20m", "14m45s" or seconds',
+            )
+    role, first = ctx.session(used_by)
+    length = int((first.expiration - first.issued_at).total_seconds())
+    window = renew_window(length, requested)
+    renew = ctx.renewer(role, window)
+
+    def notify(message: str) -> None:
+        print(f"rolecall: {inert(message)}", file=sys.stderr, flush=True)
+
+    keeper = SessionKeeper(first, renew, window, notify=notify)
+    folder = ensure_private_dir(ctx.locations.cache_dir / "servers")
+    stem = secrets.token_hex(8)
+    token_file = folder / f"{stem}.token"
+    server = CredentialServer(keeper.current, lambda: keeper.failure)
+    try:
+        write_private(token_file, server.token.encode())
+        keeper.start()
+        server.start()
+        env = server_environment(ctx.env, first, server.url, server.token, str(token_file))
+        env.update(shadow_files(ctx.env, folder, stem))
+        ctx.journal().record(used_by, first, program=os.path.basename(command[0]), server=True)
+        if used_by == "shell":
+            _banner(first, window)
+        status = _run_child(command, env)
+    finally:
+        server.close()
+        keeper.stop()
+        for leftover in folder.glob(f"{stem}.*"):
+            leftover.unlink(missing_ok=True)
+    if status < 0:  # the child died of a signal: die of the same one
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+        return 128 - status
+    return status
+
+
+def _banner(session: Session, window: int) -> None:
+    print(
+        f"rolecall: {inert(session.assumed_role_arn)}, renewed by a credential server "
+        f"{window // 60}m{window % 60:02d}s before each expiry; `exit` to leave.",
+        file=sys.stderr,
+    )
+
+
+def _run_child(command: list[str], env: dict[str, str]) -> int:
+    """Start `command`, pass on SIGTERM/SIGHUP, ignore SIGINT meanwhile, and wait for it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        child = subprocess.Popen(command, env=env)
+    except FileNotFoundError:
+        raise _ChildFailed(f"command not found: {inert(command[0])}.", 127) from None
+    except PermissionError:
+        raise _ChildFailed(f"cannot run {inert(command[0])}: permission denied.", 126) from None
+    except OSError as e:
+        raise _ChildFailed(f"cannot run {inert(command[0])}: {e.strerror}.", 126) from None
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        child.send_signal(signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class _ChildFailed(RolecallError):
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.exit_code = code
