@@ -1,6 +1,6 @@
 """The command line: argparse front door for every rolecall command.
 
-One module per command group (`catalogue`, `assume`, `console`, `sessions`,
+One module per command group (`catalogue`, `assume`, `each`, `console`, `sessions`,
 `shell_integration`, `tui`, `importing`), the shared `context`, `options` and `output`, and
 `parser`, which builds only the named command's parser. Imports are deferred so that the fast
 paths (`list`, `check`, cache hits) never load boto3, Textual or Rich; the repeated cache hits
@@ -36,10 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv, rest = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
     if rest is not None:
-        if args.subcommand != "exec":
-            parser.error("`--` is only for `rolecall exec TARGET -- CMD ...`")
-        # Words between the target and `--` continue the query: `exec prod admin -- CMD`.
-        args.target = " ".join([args.target, *args.argv])
+        if args.subcommand not in ("exec", "each"):
+            parser.error("`--` is only for `rolecall exec TARGET -- CMD ...` and `rolecall each`")
+        if args.subcommand == "exec":
+            # Words between the target and `--` continue the query: `exec prod admin -- CMD`.
+            args.target = " ".join([args.target, *args.argv])
         args.argv = rest
     if args.subcommand is None:
         from rolecall.cli.tui import cmd_tui

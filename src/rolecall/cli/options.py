@@ -25,7 +25,14 @@ def assume_command(
     """A command that assumes TARGET, with the options every assuming command shares."""
     p = commands.add_parser(name, help=summary, description=description)
     p.add_argument("target", metavar="TARGET", help="ACCOUNT/ROLE, ACCOUNT_ID/ROLE, ARN or query")
-    group = p.add_argument_group("assume options")
+    assume_options(p)
+    catalogue_option(p)
+    return p
+
+
+def assume_options(parser: argparse.ArgumentParser) -> None:
+    """The options every assuming command shares (`Context.assume_options` reads them)."""
+    group = parser.add_argument_group("assume options")
     group.add_argument("--session-name", metavar="NAME", help="use exactly this session name")
     group.add_argument(
         "--template", metavar="NAME", help="a template from [session_names] (or a literal one)"
@@ -41,8 +48,6 @@ def assume_command(
     )
     group.add_argument("--region", metavar="R", help="STS and session region")
     group.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    catalogue_option(p)
-    return p
 
 
 def catalogue_option(parser: argparse.ArgumentParser) -> None:

@@ -17,6 +17,7 @@ COMMANDS = frozenset(
         "check",
         "env",
         "exec",
+        "each",
         "shell",
         "credential-process",
         "console",
@@ -54,6 +55,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from rolecall.cli import assume
 
         assume.register(commands, wanted)
+    if only in (None, "each"):
+        from rolecall.cli import each
+
+        each.register(commands, wanted)
     if only in (None, "console"):
         from rolecall.cli import console
 

@@ -13,6 +13,7 @@ flow, and `make_app`, the one way to build the app.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import partial
 
@@ -24,6 +25,8 @@ from textual.widgets import Footer, Input, Static
 
 from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import FreeVariableMissing, RolecallError
+from rolecall.core.fanout.batch import Batch
+from rolecall.core.fanout.children import FanOut, Outcome
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
@@ -33,6 +36,7 @@ from rolecall.ui.commands import RolecallCommands
 from rolecall.ui.hardening import settle_garbage
 from rolecall.ui.presenter import mask
 from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, MfaScreen, VariablesScreen
+from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
 from rolecall.ui.session_actions import SessionActionsApp
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.role_detail import RoleDetail
@@ -57,6 +61,7 @@ class RolecallApp(SessionActionsApp):
         Binding("r", "renew", "Renew", id="app.renew"),
         Binding("d", "forget", "Forget", id="app.forget"),
         Binding("f", "favourite", "Favourite", id="app.favourite"),
+        Binding("space", "toggle_mark", "Mark", show=False, id="app.mark"),
         Binding("t", "next_template", "Template", id="app.next_template"),
         Binding("o", "toggle_order", "Order", id="app.toggle_order"),
         Binding("p", "presenter", "Presenter", id="app.presenter"),
@@ -72,6 +77,8 @@ class RolecallApp(SessionActionsApp):
         self.tick_seconds = tick_seconds
         self.assuming: set[str] = set()
         """Targets with an assume flow in progress."""
+        self.fan_outs: set[FanOut] = set()
+        """Commands running across marked roles (stopped when the app ends)."""
 
     # -- layout --
 
@@ -113,6 +120,10 @@ class RolecallApp(SessionActionsApp):
         self._mark_active()
         self.workspace.catalogue.prepare_for_typing()
         settle_garbage()
+
+    def on_unmount(self) -> None:
+        for run in list(self.fan_outs):
+            run.stop(force=True)
 
     # -- help --
 
@@ -225,6 +236,64 @@ class RolecallApp(SessionActionsApp):
             markup=False,
         )
         return active
+
+    # -- one command across the marked roles --
+
+    def action_run_across_marked(self) -> None:
+        roles = self.marked_roles()
+        if not roles:
+            self.notify("Mark roles with space first.", severity="warning")
+            return
+        self.run_across(roles)
+
+    @work(exclusive=False, group="run_across", exit_on_error=False)
+    async def run_across(self, roles: list[Role]) -> list[Outcome] | None:
+        """Ask for the command, plan, assume shared hops (MFA in a dialog), run, show."""
+        guarded = [role.target for role in roles if role.confirm]
+        command = await self.push_screen_wait(
+            CommandLineScreen([role.target for role in roles], guarded)
+        )
+        if command is None:
+            return None
+        options = AssumeOptions(variables=dict(self.variables))
+        names = list(dict.fromkeys(n for r in roles for n in self._free_variables(r, options)))
+        if names:
+            asked = await self.push_screen_wait(
+                VariablesScreen("several roles", names, self.variables)
+            )
+            if asked is None:
+                return None
+            self.variables.update(asked)
+            options = options._replace(variables=dict(self.variables))
+        try:
+            batch = Batch(self.workspace.assumer, roles, options)
+        except RolecallError as error:
+            self.show_error(error)
+            return None
+        run = FanOut(batch, command, self.workspace.env, journal=self.workspace.journal)
+        self.notify(f"Running {inert(command[0])} across {len(roles)} roles…", markup=False)
+        self.fan_outs.add(run)
+        try:
+            outcomes = await self._in_thread(partial(self._fan_out, batch, run))
+        finally:
+            self.fan_outs.discard(run)
+        await self.push_screen(RunResultsScreen(command, outcomes))
+        return outcomes
+
+    def _fan_out(self, batch: Batch, run: FanOut) -> list[Outcome]:
+        """In a thread: shared hops first (asking for MFA codes in a dialog), then the run."""
+        batch.prepare(self._ask_mfa_from_thread)
+        return run.run()
+
+    def _ask_mfa_from_thread(self, serial: str, target: str, problem: str | None) -> str | None:
+        answer: Future[str | None] = Future()
+
+        def ask() -> None:
+            hint = problem or self.workspace.mfa_hint()
+            self.push_screen(MfaScreen(serial, target, hint), callback=answer.set_result)
+
+        self.call_from_thread(ask)
+        return answer.result()
 
     def _free_variables(self, role: Role, options: AssumeOptions) -> list[str]:
         """Every free variable the chain's templates need: the planner's own answer."""

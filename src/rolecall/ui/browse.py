@@ -44,6 +44,8 @@ class BrowserApp(HardenedApp):
         """Free-variable values given so far (prefilled next time)."""
         self.template_index: dict[str, int] = {}
         """Picked template per target (index into `template_choices`)."""
+        self.marked: dict[str, None] = {}
+        """Targets marked with `space`, in the order marked (searching keeps them)."""
         self._order: list[int] = []
         self._last_search: tuple[list[str], list[int]] = ([], [])
         self._natural = True
@@ -211,6 +213,29 @@ class BrowserApp(HardenedApp):
             _, index, total = self.choice_for(role)
             self.template_index[role.target] = (index + 1) % total
             self._show_detail()
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the highlighted role, then move to the next one."""
+        if isinstance(self.focused, Input):
+            return
+        role = self.highlighted_role()
+        if role is None:
+            return
+        if role.target in self.marked:
+            del self.marked[role.target]
+        else:
+            self.marked[role.target] = None
+        listing = self.query_one(CatalogueList)
+        listing.marked = set(self.marked)
+        left = self.query_one("#left")
+        left.border_subtitle = f"{len(self.marked)} marked" if self.marked else ""
+        listing.action_move(1)
+        listing.refresh()
+
+    def marked_roles(self) -> list[Role]:
+        """The marked roles that the catalogue still holds, in the order marked."""
+        catalogue = self.workspace.catalogue
+        return [role for t in self.marked if (role := catalogue.get(t)) is not None]
 
     def action_favourite(self) -> None:
         role = self.highlighted_role()

@@ -27,6 +27,8 @@ ACTIONS = (
     ("Copy exports of the current session", "copy_exports"),
     ("Copy a console sign-in link for the current session", "copy_console_link"),
     ("Open a tmux window with the current session", "tmux_window"),
+    ("Mark the highlighted role (or unmark it)", "toggle_mark"),
+    ("Run a command across the marked roles", "run_across_marked"),
     ("Help: every key", "help"),
 )
 

@@ -84,6 +84,9 @@ class CatalogueList(ScrollView, can_focus=True):
         """Targets with a live session (marked with a dot)."""
         self.presenter = False
         """Mask account ids."""
+        self.marked: set[str] = set()
+        """Targets marked for running one command across them (set by the app). The mark
+        column is shown only while something is marked."""
         self.target_width = 24
         """Width of the ACCOUNT/ROLE column (from the rows near the top)."""
 
@@ -150,7 +153,11 @@ class CatalogueList(ScrollView, can_focus=True):
         color = ACCOUNT_COLORS.get(role.color or "", "default")
         account_id = mask(role.account_id, self.presenter)
         tags = ",".join(role.tags)
-        segments = [
+        segments = []
+        if self.marked:
+            mark = "✓ " if role.target in self.marked else "  "
+            segments.append(Segment(mark, base + Style(color="cyan", bold=True)))
+        segments += [
             Segment(star, base + Style(color="yellow")),
             Segment(live, base + Style(color="green")),
             Segment("PROD " if role.is_prod else "     ", base + Style(color="red", bold=True)),
