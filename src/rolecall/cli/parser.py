@@ -27,6 +27,7 @@ COMMANDS = frozenset(
         "prompt",
         "demo",
         "import",
+        "login",
     }
 )
 """Every command name (the parser for just one of them is built when it is named)."""
@@ -79,4 +80,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from rolecall.cli import importing
 
         importing.register(commands, wanted)
+    if only in (None, "login"):
+        from rolecall.cli import login
+
+        login.register(commands, wanted)
     return parser

@@ -4,13 +4,19 @@
 from the cache, still without boto3. `Assumer.assume` calls STS hop by hop, reusing cached
 hops, with pinned timeouts and retries. The engine never prompts: it raises `MfaRequired` and
 `FreeVariableMissing`, and the caller asks and tries again.
+
+A role whose source is an IAM Identity Center profile gets its token made usable first
+(`rolecall.core.lifecycle.sso_signin`): refreshed silently, or signed in through the `sso`
+object's callback; without a callback the assumer only refreshes and says which `rolecall
+login` to run. This happens before the session cache's per-key lock is taken, so callers
+waiting for one browser sign-in wait on the sign-in's own lock (minutes), not the cache's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Credentials, Secret, Session, utc
@@ -26,6 +32,13 @@ from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
 from rolecall.core.sts.planner import AssumeOptions, Hop, Plan, build_plan
 from rolecall.core.sts.session_cache import SessionCache
 from rolecall.version import __version__
+
+if TYPE_CHECKING:
+    from rolecall.core.lifecycle.sso_signin import SsoSignIn
+    from rolecall.core.lifecycle.sso_token import SsoSource
+
+SSO_TOKEN_ERRORS = frozenset({"UnauthorizedSSOTokenError", "SSOTokenLoadError"})
+"""botocore's errors for a missing, expired or refused IAM Identity Center token."""
 
 CLIENT_SETTINGS: dict[str, Any] = {
     "connect_timeout": 3,
@@ -49,6 +62,7 @@ class Assumer:
         client_settings: Mapping[str, Any] | None = None,
         name_context: Callable[[Mapping[str, str], str | None], NameContext] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sso: SsoSignIn | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.cache = cache
@@ -63,6 +77,8 @@ class Assumer:
         self.sts_calls = 0
         """AssumeRole calls made by this assumer (for the journal and tests)."""
         self._boto_sessions: dict[str | None, Any] = {}
+        self._sso = sso
+        self._sso_retried: set[str | None] = set()
 
     # -- planning (no AWS, no boto3) ------------------------------------------------------------
 
@@ -91,6 +107,10 @@ class Assumer:
         """
         plan = self.plan(role, options)
         code = check_mfa_code(options.mfa_code) if options.mfa_code else None
+        first = plan.hops[0]
+        margin0 = renew_within if len(plan.hops) == 1 else None
+        if not options.use_cache or self.cache.get(first.key, margin0) is None:
+            self.prepare_sso(first.role.source_profile)
         source: Credentials | None = None
         session: Session | None = None
         mfa_used: set[str] = set()
@@ -124,8 +144,52 @@ class Assumer:
         if profile not in self._boto_sessions:
             import boto3  # deferred: 150-190 ms, and cache hits never need it
 
-            self._boto_sessions[profile] = boto3.Session(profile_name=profile)
+            session = boto3.Session(profile_name=profile)
+            from rolecall.core.lifecycle.sso_token import point_botocore_at, token_dir
+
+            point_botocore_at(session._session, session.profile_name, token_dir(self.env))
+            self._boto_sessions[profile] = session
         return self._boto_sessions[profile]
+
+    # -- IAM Identity Center ----------------------------------------------------------------------
+
+    @property
+    def sso(self) -> SsoSignIn:
+        """The sign-in helper (made on first use: refresh only, never asks anyone)."""
+        if self._sso is None:
+            from rolecall.core.lifecycle.sso_signin import SsoSignIn
+            from rolecall.core.locations import Locations
+
+            self._sso = SsoSignIn(self.env, Locations.from_env(self.env).cache_dir / "sso")
+        if self._sso.boto_session is None:
+            self._sso.boto_session = self.boto_session
+        return self._sso
+
+    def sso_source(self, profile: str | None) -> SsoSource | None:
+        """The IAM Identity Center sign-in under a source profile (None: not SSO)."""
+        from rolecall.core.lifecycle.sso_token import profile_source
+
+        try:
+            session = self.boto_session(profile)
+            config = session._session.full_config
+        except Exception:  # a missing profile, a broken config: the hop tells it as a sentence
+            return None
+        return profile_source(config, session.profile_name)
+
+    def prepare_sso(self, profile: str | None, *, force: bool = False) -> bool:
+        """Make the token under `profile` usable (refresh, or sign in); True if it changed."""
+        source = self.sso_source(profile)
+        if source is None or not self.sso.ensure(source, force=force):
+            return False
+        self._boto_sessions.pop(profile, None)  # a new session reads the new token
+        return True
+
+    def _sso_refused(self, error: BaseException, profile: str | None) -> bool:
+        """botocore refused the SSO token: sign in again (once per profile) and say so."""
+        if type(error).__name__ not in SSO_TOKEN_ERRORS or profile in self._sso_retried:
+            return False
+        self._sso_retried.add(profile)
+        return self.prepare_sso(profile, force=True)
 
     def _client(self, hop: Hop, source: Credentials | None) -> Any:
         from botocore.config import Config
@@ -191,6 +255,8 @@ class Assumer:
         except (TemplateError, MfaCodeReused):
             raise
         except Exception as error:
+            if previous is None and not send_mfa and self._sso_refused(error, role.source_profile):
+                return self._assume_hop(hop, previous, source, code, mfa_used)
             raise classify(
                 error,
                 role_arn=role.arn,
