@@ -202,6 +202,8 @@ class Context:
         from rolecall.core.sts.assumer import Assumer
         from rolecall.core.sts.mfa import MfaLedger
 
+        from rolecall.cli.signin import sso_signin
+
         options = self.assume_options()._replace(mfa_code=None)
         assumer = Assumer(
             self.catalogue(),
@@ -209,6 +211,7 @@ class Context:
             MfaLedger(self.locations.cache_dir / "mfa-ledger.json"),
             env=self.env,
             client_settings=self._sts(),
+            sso=sso_signin(self),  # an expired Identity Center token: sign in again, once
         )
 
         def renew() -> Session:

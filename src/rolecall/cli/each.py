@@ -97,6 +97,7 @@ def _positive(text: str) -> int:
 
 def cmd_each(ctx: Context, out: TextIO) -> int:
     """`rolecall each QUERY [--parallel N] [--output lines|json|quiet] -- CMD ...`."""
+    from rolecall.cli.signin import sso_signin
     from rolecall.core.fanout.batch import Batch
     from rolecall.core.private_files import ensure_private_dir
     from rolecall.core.sts.assumer import Assumer
@@ -119,6 +120,7 @@ def cmd_each(ctx: Context, out: TextIO) -> int:
         MfaLedger(ctx.locations.cache_dir / "mfa-ledger.json"),
         env=ctx.env,
         client_settings=ctx._sts(),  # the STS timeouts every assuming command honours
+        sso=sso_signin(ctx),  # one Identity Center sign-in for every target, when needed
     )
     batch = Batch(assumer, roles, ctx.assume_options())
     if args.dry_run:

@@ -162,7 +162,10 @@ class Batch:
         shared = self.shared_keys()
         broken: dict[str, RolecallError] = {}
         assumed = 0
+        self._prepare_sign_ins()
         for target in self.targets:
+            if target.role.target in self.failures:
+                continue
             keys = [hop.key for hop in target.plan.hops if hop.key in shared]
             if not keys:
                 continue
@@ -181,6 +184,20 @@ class Batch:
                     if self.assumer.cache.get(key) is None:
                         broken[key] = error
         return assumed
+
+    def _prepare_sign_ins(self) -> None:
+        """Make every Identity Center token the targets start from usable, here and once:
+        the parallel part then finds them (one sign-in, never one per target)."""
+        profiles: dict[str | None, list[Target]] = {}
+        for target in self.targets:
+            root = self.assumer.catalogue.chain(target.role)[0]
+            profiles.setdefault(root.source_profile, []).append(target)
+        for profile, targets in profiles.items():
+            try:
+                self.assumer.prepare_sso(profile)
+            except RolecallError as error:
+                for target in targets:
+                    self.failures[target.role.target] = error
 
     def _assume_first(self, target: Target, ask_mfa: AskMfa | None) -> None:
         options = self.options
