@@ -199,10 +199,9 @@ class Context:
         Earlier hops of a chain come from the cache, so a renewal needs no MFA code and never
         prompts (it raises instead); every renewal that reached STS is journaled.
         """
+        from rolecall.cli.signin import sso_signin
         from rolecall.core.sts.assumer import Assumer
         from rolecall.core.sts.mfa import MfaLedger
-
-        from rolecall.cli.signin import sso_signin
 
         options = self.assume_options()._replace(mfa_code=None)
         assumer = Assumer(
