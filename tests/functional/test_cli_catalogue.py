@@ -58,8 +58,13 @@ def test_check_lists_every_problem_with_file_and_line(tmp_path: Path) -> None:
 
 def test_check_of_a_missing_file(tmp_path: Path) -> None:
     result = rolecall(tmp_path, "check", str(tmp_path / "nope.toml"))
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input
     assert result.stderr.startswith("rolecall: cannot read")
+    assert "rolecall import aws-config -o PATH" in result.stderr  # works outside the repository
+    assert "accounts.example.toml" not in result.stderr
+    listing = rolecall(tmp_path, "--catalogue", str(tmp_path / "nope.toml"), "list")
+    assert listing.returncode == 2
+    assert "there is no catalogue at" in listing.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -103,7 +108,7 @@ def test_catalogue_lookup_order(tmp_path: Path) -> None:
     env = isolated_env(tmp_path)
     # 1. nothing configured: a sentence pointing at the config dir
     result = rolecall(tmp_path, "list", env=env)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "there is no catalogue at" in result.stderr
     assert str(Path(env["ROLECALL_HOME"]) / "config" / "accounts.toml") in result.stderr
     # 2. the config dir

@@ -10,7 +10,8 @@ from rolecall.cli.context import Context
 from rolecall.cli.options import Commands, Wanted, catalogue_option
 from rolecall.cli.output import columns
 from rolecall.core.catalogue.model import Role, format_duration
-from rolecall.core.errors import RolecallError
+from rolecall.core.catalogue.store import MISSING_HINT
+from rolecall.core.errors import UsageError
 from rolecall.core.locations import catalogue_path
 from rolecall.core.text import inert
 
@@ -102,9 +103,7 @@ def cmd_check(ctx: Context, out: TextIO) -> int:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise RolecallError(
-            f"cannot read {path}: {e.strerror}.", hint="pass the catalogue's path"
-        ) from None
+        raise UsageError(f"cannot read {path}: {e.strerror}.", hint=MISSING_HINT) from None
     try:
         catalogue = parse(data, str(path))
     except CatalogueError as e:

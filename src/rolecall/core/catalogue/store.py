@@ -21,11 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from rolecall.core.catalogue.model import Catalogue
-from rolecall.core.errors import RolecallError
+from rolecall.core.errors import RolecallError, UsageError
 from rolecall.core.private_files import open_private, write_private
 
 # ---------------------------------------------------------------------------------------------
 # Loading
+
+MISSING_HINT = (
+    "import one with `rolecall import aws-config -o PATH` (or organizations, identity-center), "
+    "or write one from the example in rolecall's README; then pass --catalogue PATH or put it "
+    "in ~/.config/rolecall/accounts.toml"
+)
+"""What to do when there is no catalogue to read (it works outside the repository)."""
 
 
 def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
@@ -40,12 +47,11 @@ def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
         # O_NONBLOCK: `--catalogue <(generate)` is a pipe, and it is the user's own).
         stream = open(resolved, "rb")  # noqa: SIM115 -- closed below, whatever happens
     except FileNotFoundError:
-        raise RolecallError(
-            f"there is no catalogue at {path}.",
-            hint="write one (see accounts.example.toml) or pass --catalogue PATH",
-        ) from None
+        raise UsageError(f"there is no catalogue at {path}.", hint=MISSING_HINT) from None
     except OSError as e:
-        raise RolecallError(f"cannot read the catalogue {path}: {e.strerror}.") from None
+        raise UsageError(
+            f"cannot read the catalogue {path}: {e.strerror}.", hint=MISSING_HINT
+        ) from None
     with stream:
         info = os.fstat(stream.fileno())
         cache_file, key = None, None
@@ -58,10 +64,10 @@ def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
         try:
             data = stream.read()
         except OSError as e:
-            raise RolecallError(f"cannot read the catalogue {path}: {e.strerror}.") from None
+            raise UsageError(f"cannot read the catalogue {path}: {e.strerror}.") from None
     catalogue = parse(data, resolved)
     if cache_file is not None and key is not None:
-        _write_cache(cache_file, key, catalogue)
+        _write_cache(cache_file, key, catalogue, spelled=os.path.abspath(path))
     return catalogue
 
 
@@ -230,7 +236,9 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
             os.close(fd)
 
 
-def _write_cache(cache_file: Path, key: tuple[object, ...], catalogue: Catalogue) -> None:
+def _write_cache(
+    cache_file: Path, key: tuple[object, ...], catalogue: Catalogue, spelled: str = ""
+) -> None:
     from array import array
 
     accounts = _Packed.pack([tuple(a) for a in catalogue.accounts]).dump()
@@ -254,3 +262,7 @@ def _write_cache(cache_file: Path, key: tuple[object, ...], catalogue: Catalogue
         write_private(cache_file, marshal.dumps(payload))
     except (OSError, RolecallError):
         return
+    # The targets as plain text for shell completion (read without starting Python).
+    from rolecall.core.catalogue import names
+
+    names.write(cache_file.parent.parent, (catalogue.path, spelled or catalogue.path), catalogue)
