@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 
 from tests.conftest import EXAMPLE, World
 
@@ -55,3 +57,12 @@ def test_an_earlier_hop_needing_a_variable_is_named(world: World) -> None:
         'hop 1 of 2 (identity/OrgAccess) uses the session-name template "{user}-{ticket}", '
         "which needs --var ticket=…." in result.stderr
     )
+
+
+def test_the_command_line_mfa_prompt_shows_the_demo_code(tmp_path: Path) -> None:
+    from rolecall.cli.context import Context
+    from rolecall.demo.world import demo_mfa_code
+
+    demo = Context(argparse.Namespace(), {"ROLECALL_DEMO": "1", "ROLECALL_HOME": str(tmp_path)})
+    assert demo._demo_code() == f" [demo world: the code now is {demo_mfa_code()}]"
+    assert Context(argparse.Namespace(), {"ROLECALL_HOME": str(tmp_path)})._demo_code() == ""

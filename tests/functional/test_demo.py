@@ -1,4 +1,4 @@
-"""The demo world, run as the real `rolecall demo --print-env` process.
+"""The demo world, run as the real `rolecall demo --serve` process.
 
 It runs in a subprocess on purpose: the demo switches moto's IAM authorisation on for its
 whole process, which must not leak into the moto server the other tests share.
@@ -67,7 +67,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     env = isolated_env(tmp_path)
     env["TMPDIR"] = str(tmp_path)  # the world's private dir and pointer file land here
     process = subprocess.Popen(
-        [sys.executable, "-m", "rolecall", "demo", "--print-env"],
+        [sys.executable, "-m", "rolecall", "demo", "--serve"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -80,15 +80,15 @@ def read_exports(process: subprocess.Popen[str], timeout: float = 60) -> str:
     return "".join(seen)
 
 
-def print_env(
+def serve(
     env: dict[str, str], while_running: Callable[[str], None] | None = None
 ) -> tuple[str, str]:
-    """Run `rolecall demo --print-env`, read what it prints, stop it; (stdout, stderr).
+    """Run `rolecall demo --serve`, read what it prints, stop it; (stdout, stderr).
 
     `while_running` is called with the exports before the demo is stopped.
     """
     process = subprocess.Popen(
-        [sys.executable, "-m", "rolecall", "demo", "--print-env"],
+        [sys.executable, "-m", "rolecall", "demo", "--serve"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -140,17 +140,41 @@ def test_a_planted_pointer_is_never_printed(
         plant(place, pointer_text)
     env = isolated_env(tmp_path)
     env.update(TMPDIR=str(shared_dir), XDG_RUNTIME_DIR=str(runtime))
+    found: list[str] = []
 
-    stdout, stderr = print_env(env)
-
-    assert "PLANTED" not in stdout
-    assert "planted" not in stdout
-    assert "export AWS_ENDPOINT_URL=" in stdout, stdout + stderr  # a world of our own started
+    printed = subprocess.run(
+        [sys.executable, "-m", "rolecall", "demo", "--print-env"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert printed.stdout == ""  # nothing to eval: neither the planted code nor anything else
+    assert printed.returncode == 1
+    assert "rolecall: no demo is running." in printed.stderr
+    # A world of our own is found, and only it, while one runs here.
+    stdout, stderr = serve(env, lambda exports: found.append(exports_printed(env)))
+    assert "PLANTED" not in stdout and "planted" not in stdout
+    assert found == [stdout], stderr
     world = Path(exports_of(stdout)["ROLECALL_HOME"]).parent
     assert not world.exists(), "the demo world was not cleaned up"
     assert not (tmp_path / "home" / ".cache" / "rolecall" / "demo.json").exists()
     assert evil_env.read_text() == PAYLOAD  # untouched: rolecall never removes others' files
     assert [p for p in shared_dir.iterdir() if p.stat().st_uid == uid] == []  # nothing left
+
+
+def exports_printed(env: dict[str, str]) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "rolecall", "demo", "--print-env"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.slow
@@ -167,7 +191,7 @@ def test_the_world_and_its_pointer_are_private(tmp_path: Path, shared_dir: Path)
         assert pointer.lstat().st_uid == os.getuid()
         assert sorted(p.name for p in shared_dir.iterdir()) == [world.name]
 
-    stdout, stderr = print_env(env, inspect)
+    stdout, stderr = serve(env, inspect)
 
     assert "export AWS_ENDPOINT_URL=" in stdout, stdout + stderr
     assert len(seen) > 4, seen

@@ -186,12 +186,21 @@ class Context:
                 import getpass
 
                 code = getpass.getpass(
-                    f"MFA code for {needed.serial} ({needed.target}): ", stream=sys.stderr
+                    f"MFA code for {needed.serial} ({needed.target}){self._demo_code()}: ",
+                    stream=sys.stderr,
                 )
                 options = options._replace(mfa_code=check_mfa_code(code))
         if assumer.sts_calls:
             self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
         return session, plan.target.key
+
+    def _demo_code(self) -> str:
+        """In the demo world, the code to type (as the TUI's MFA dialog shows it)."""
+        if self.env.get("ROLECALL_DEMO") != "1":
+            return ""
+        from rolecall.demo.world import demo_mfa_code
+
+        return f" [demo world: the code now is {demo_mfa_code()}]"
 
     def renewer(self, role: Role, window: int) -> Callable[[], Session]:
         """A function that renews `role`'s session once it has `window` seconds or less left.

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from rolecall.cli.context import Context
 from rolecall.cli.options import Commands, Wanted
-from rolecall.core.errors import UsageError
+from rolecall.core.errors import RolecallError, UsageError
 
 
 def register(commands: Commands, wanted: Wanted) -> None:
@@ -21,11 +21,17 @@ def register(commands: Commands, wanted: Wanted) -> None:
             "port, a sign-in page, a catalogue) and open the TUI on it. Everything stops and "
             "its files are removed on exit.",
         )
-        p.add_argument(
+        mode = p.add_mutually_exclusive_group()
+        mode.add_argument(
             "--print-env",
             action="store_true",
-            help="print exports that point other rolecall commands at the demo world (of a "
-            "demo running elsewhere, or of a new one that runs until Ctrl-C)",
+            help="print exports that point this shell at the demo running in another "
+            'terminal (eval "$(rolecall demo --print-env)"); exit 1 when none runs',
+        )
+        mode.add_argument(
+            "--serve",
+            action="store_true",
+            help="run the demo world without the TUI until Ctrl-C, printing its exports",
         )
         p.set_defaults(handler=cmd_demo)
 
@@ -47,7 +53,7 @@ def cmd_tui(ctx: Context, out: TextIO) -> int:
 
 
 def cmd_demo(ctx: Context, out: TextIO) -> int:
-    """`rolecall demo [--print-env]`: the TUI (or just the world) on loopback, no AWS account."""
+    """`rolecall demo [--print-env | --serve]`: the TUI (or just the world) on loopback."""
     import signal
 
     from rolecall.demo import pointer as demo_pointer
@@ -55,13 +61,18 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
     pointer = demo_pointer.location(ctx.env)
     if ctx.args.print_env:
         running = demo_pointer.running_exports(pointer)
-        if running is not None:
-            out.write(running)
-            return 0
-    elif not (sys.stdin.isatty() and sys.stdout.isatty()):
+        if running is None:
+            raise RolecallError(
+                "no demo is running.",
+                hint="start one with `rolecall demo` (or `rolecall demo --serve`) in another "
+                "terminal",
+            )
+        out.write(running)
+        return 0
+    if not ctx.args.serve and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
             "the demo TUI needs a terminal.",
-            hint="use `rolecall demo --print-env` to run the demo world without the TUI",
+            hint="use `rolecall demo --serve` to run the demo world without the TUI",
         )
     from rolecall.demo.world import DemoWorld, demo_mfa_code
 
@@ -74,7 +85,7 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
         demo_pointer.publish(pointer, world.env_file, world.proof_key)
         os.environ.update(world.env())  # boto3 inside this process reads os.environ
         ctx.env.update(world.env())
-        if ctx.args.print_env:
+        if ctx.args.serve:
             out.write(world.env_file.read_text())
             out.flush()
             print("# the demo world runs until Ctrl-C", file=sys.stderr)
