@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -66,3 +67,26 @@ def test_the_command_line_mfa_prompt_shows_the_demo_code(tmp_path: Path) -> None
     demo = Context(argparse.Namespace(), {"ROLECALL_DEMO": "1", "ROLECALL_HOME": str(tmp_path)})
     assert demo._demo_code() == f" [demo world: the code now is {demo_mfa_code()}]"
     assert Context(argparse.Namespace(), {"ROLECALL_HOME": str(tmp_path)})._demo_code() == ""
+
+
+def test_the_journal_records_every_hop_of_a_chain(world: World) -> None:
+    assume = ("exec", "payments-prod/Admin", "--var", "ticket=INC1", "--mfa-code", "123456")
+    assert world.run(*assume, "--", "true").returncode == 0
+    entries = json.loads(world.run("journal", "--json").stdout)
+    assumed = [e for e in entries if e["event"] == "assume"]
+    assert len(assumed) == 1
+    hub, admin = assumed[0]["chain"]
+    assert hub["target"] == "identity/OrgAccess"
+    assert hub["assumed_role_arn"].startswith("arn:aws:sts::000000000000:assumed-role/OrgAccess/")
+    assert hub["session_name"] and hub["new"] is True
+    assert admin["assumed_role_arn"] == assumed[0]["assumed_role_arn"]
+    assert admin["session_name"].endswith("-INC1")
+    table = world.run("journal").stdout
+    assert "hop 1/2" in table and hub["assumed_role_arn"] in table
+    # The hub comes from the cache the second time: recorded, and marked as such.
+    assert world.run(*assume[:4], "--session-name", "other-name", "--", "true").returncode == 0
+    second = [
+        e for e in json.loads(world.run("journal", "--json").stdout) if e["event"] == "assume"
+    ]
+    assert second[-1]["chain"][0]["new"] is False
+    assert "hop 1/2 (cached)" in world.run("journal").stdout

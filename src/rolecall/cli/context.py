@@ -136,7 +136,14 @@ class Context:
         """
         from rolecall.core.sts import hit_memo
 
-        memo = hit_memo.fast_request(self.argv) is not None
+        # Remembered only when the memo's own reading of the command line is argparse's.
+        request = hit_memo.fast_request(self.argv)
+        memo = request is not None and request.agrees(
+            self.args.subcommand,
+            self.args.target,
+            getattr(self.args, "catalogue", None),
+            getattr(self.args, "format", None),
+        )
         # The file's identity is taken before it is read: if it changes in between, the memo
         # names the older file and misses next time (never the reverse).
         path = self.catalogue_file()
@@ -145,7 +152,7 @@ class Context:
         role = catalogue.resolve(self.args.target)
         options = self.assume_options()
         session, key = self._session(catalogue, role, options, used_by)
-        if memo and options.use_cache:
+        if memo and options.use_cache and options.mfa_code is None:
             hit_memo.remember(self.argv, self.env, identity, role.arn, key, session)
         return role, session
 
@@ -191,7 +198,7 @@ class Context:
                 )
                 options = options._replace(mfa_code=check_mfa_code(code))
         if assumer.sts_calls:
-            self.journal().record("assume", session, used_by=used_by, hops=len(plan.hops))
+            self.journal().record_assumption(assumer.last_chain, used_by=used_by)
         return session, plan.target.key
 
     def _demo_code(self) -> str:
@@ -226,7 +233,7 @@ class Context:
             calls = assumer.sts_calls
             session = assumer.assume(role, options, renew_within=window)
             if assumer.sts_calls > calls:
-                self.journal().record("assume", session, used_by="renewal")
+                self.journal().record_assumption(assumer.last_chain, used_by="renewal")
             return session
 
         return renew

@@ -118,15 +118,30 @@ def cmd_journal(ctx: Context, out: TextIO) -> int:
 
         out.write(json.dumps(entries, indent=2) + "\n")
         return 0
-    rows = [
-        (
-            str(e.get("time", "")),
-            str(e.get("event", "")),
-            str(e.get("target", "")),
-            str(e.get("assumed_role_arn", "")),
+    rows: list[tuple[str, str, str, str]] = []
+    for e in entries:
+        rows.append(
+            (
+                str(e.get("time", "")),
+                str(e.get("event", "")),
+                str(e.get("target", "")),
+                str(e.get("assumed_role_arn", "")),
+            )
         )
-        for e in entries
-    ]
+        chain = e.get("chain")
+        if isinstance(chain, list) and len(chain) > 1:
+            # Every hop is an AssumeRole in its own account's CloudTrail, under its own name.
+            for number, hop in enumerate(chain[:-1], 1):
+                if isinstance(hop, dict):
+                    how = "" if hop.get("new") else " (cached)"
+                    rows.append(
+                        (
+                            "",
+                            f"  hop {number}/{len(chain)}{how}",
+                            str(hop.get("target", "")),
+                            str(hop.get("assumed_role_arn", "")),
+                        )
+                    )
     if rows:
         out.write(columns(("TIME", "EVENT", "TARGET", "ASSUMED ROLE ARN"), rows))
     else:

@@ -7,7 +7,7 @@ in the role's account. It never holds a secret: no keys, tokens, codes or sign-i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,27 @@ class Journal:
         """The journal file (0600)."""
         self.clock = clock
 
-    def record(self, event: str, session: Session, **details: str | int | bool | None) -> None:
+    def record_assumption(
+        self, chain: Sequence[tuple[Session, bool]], **details: str | int | bool | None
+    ) -> None:
+        """Append an `assume` entry for the last session of `chain`, with every hop.
+
+        Each hop is an AssumeRole of its own, recorded in its own account's CloudTrail under
+        its own session name: the entry lists them all (`new` says which were assumed now and
+        which came from the cache).
+        """
+        hops = [
+            {
+                "target": hop.target,
+                "assumed_role_arn": hop.assumed_role_arn,
+                "session_name": hop.session_name,
+                "new": fresh,
+            }
+            for hop, fresh in chain
+        ]
+        self.record("assume", chain[-1][0], hops=len(hops), chain=hops, **details)
+
+    def record(self, event: str, session: Session, **details: object) -> None:
         """Append one entry for `session`; `details` must never carry secrets."""
         assert event in EVENTS, event
         entry: dict[str, Any] = {

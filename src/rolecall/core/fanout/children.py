@@ -198,9 +198,8 @@ class FanOut:
         program = os.path.basename(self.command[0])
         if self.journal is not None:
             with self._lock:
-                if not target.cached:
-                    hops = len(target.plan.hops)
-                    self.journal.record("assume", session, used_by="each", hops=hops)
+                if any(fresh for _, fresh in assumer.last_chain):
+                    self.journal.record_assumption(assumer.last_chain, used_by="each")
                 self.journal.record("exec", session, program=program, used_by="each")
         if self._stopping.is_set():
             return failed(STOPPED, arn)

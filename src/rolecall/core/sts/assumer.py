@@ -76,6 +76,9 @@ class Assumer:
         self.clock = clock
         self.sts_calls = 0
         """AssumeRole calls made by this assumer (for the journal and tests)."""
+        self.last_chain: list[tuple[Session, bool]] = []
+        """Every hop's session of the last `assume`, first hop first, and whether it was
+        assumed then (True) or came from the cache (False)."""
         self._boto_sessions: dict[str | None, Any] = {}
         self._sso = sso
         self._sso_retried: set[str | None] = set()
@@ -114,6 +117,7 @@ class Assumer:
         source: Credentials | None = None
         session: Session | None = None
         mfa_used: set[str] = set()
+        self.last_chain = []
         for index, hop in enumerate(plan.hops):
             previous = plan.hops[index - 1] if index else None
 
@@ -122,11 +126,13 @@ class Assumer:
             ) -> Session:
                 return self._assume_hop(hop, previous, source, code, mfa_used)
 
+            calls = self.sts_calls
             if options.use_cache:
                 margin = renew_within if index == len(plan.hops) - 1 else None
                 session = self.cache.get_or_create(hop.key, hop.duration, call, margin)
             else:
                 session = call()
+            self.last_chain.append((session, self.sts_calls > calls))
             if hop.role.mfa_serial:
                 mfa_used.add(hop.role.mfa_serial)
             source = session.credentials
