@@ -28,7 +28,7 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rolecall.core.catalogue.loader import MAX_LINE_BYTES
+from rolecall.core.catalogue.loader import MAX_KEY_PARTS, MAX_LINE_BYTES
 from rolecall.core.catalogue.model import MAX_FILE_BYTES, Catalogue, CatalogueError
 from rolecall.core.catalogue.store import parse
 from rolecall.core.text import UNSAFE
@@ -77,6 +77,20 @@ def toml_document(data: bytes) -> dict[str, Any] | None:
         return None
 
 
+def table_depth(document: dict[str, Any]) -> int:
+    """How many tables deep the document nests (arrays do not count)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            deepest = max(deepest, depth)
+            pending.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            pending.extend((v, depth) for v in value)
+    return deepest
+
+
 def assert_safe(text: str, what: str) -> None:
     found = UNSAFE.search(text)
     assert found is None, f"{what} holds a raw {found.group()!r}: {text[:300]!r}"
@@ -112,6 +126,10 @@ def check_error(
     assert lines == sorted(lines), f"problems are not in file order: {lines}"
 
     document = toml_document(data)
+    if document is not None and any("dotted parts" in p.message for p in problems):
+        # Refused before tomllib: a key of MAX_KEY_PARTS + 1 parts nests that many tables.
+        assert table_depth(document) >= MAX_KEY_PARTS, problems
+        document = None
     if document is None:
         # Size, encoding, TOML syntax, nesting: one whole-file problem.
         assert len(problems) == 1, problems
@@ -757,7 +775,147 @@ def test_deep_nesting_is_a_problem_not_a_recursion_error(value: str) -> None:
 
 def test_a_2000_part_dotted_header_is_refused_cleanly() -> None:
     error = refused("version = 1\n[" + ".".join(["a"] * 2000) + "]\nb = 1\n")
-    assert [p.key for p in error.problems] == ["a"]
+    assert [(p.key, p.line) for p in error.problems] == [("", 2)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Dotted keys: tomllib keeps every prefix of `a.b.b.b...`, so a key of more than MAX_KEY_PARTS
+# parts is refused, at its line, before tomllib sees it. Dots in strings and comments, and
+# quoted parts holding dots, do not count.
+
+KEY_SHAPES = {
+    "bare": "{key} = 1",
+    "header": "[{key}]",
+    "array-header": "[[{key}]]",
+    "inline-table": "x = {{ y = 1, {key} = 1 }}",
+    "nested-inline-table": "x = [{{ y = {{ {key} = 1 }} }}]",
+}
+JOINS = {"dot": ".", "spaced": " . ", "tabbed": "\t.\t"}
+
+
+def dotted(count: int, join: str = ".", *, quoted: bool = False) -> str:
+    return join.join(f'"p.{i}"' if quoted else f"p{i}" for i in range(count))
+
+
+def _over_the_limit(error: CatalogueError) -> list[int]:
+    return [p.line for p in error.problems if "dotted parts" in p.message]
+
+
+@pytest.mark.parametrize("join", list(JOINS), ids=str)
+@pytest.mark.parametrize("shape", list(KEY_SHAPES), ids=str)
+@pytest.mark.parametrize("quoted", [False, True], ids=["bare-parts", "quoted-parts"])
+def test_a_key_of_more_than_64_parts_is_refused_at_its_line(
+    shape: str, join: str, quoted: bool
+) -> None:
+    line = KEY_SHAPES[shape].format(key=dotted(MAX_KEY_PARTS + 1, JOINS[join], quoted=quoted))
+    text = ONE_ACCOUNT.format(account=line, role="")
+    (problem,) = refused(text).problems
+    assert (problem.key, problem.line) == ("", line_after(text, line))
+    assert f"more than {MAX_KEY_PARTS} dotted parts" in problem.message
+
+
+@pytest.mark.parametrize("shape", list(KEY_SHAPES), ids=str)
+def test_a_key_of_64_parts_is_left_to_the_validator(shape: str) -> None:
+    line = KEY_SHAPES[shape].format(key=dotted(MAX_KEY_PARTS, " . ", quoted=True))
+    error = check(ONE_ACCOUNT.format(account=line, role="").encode())
+    assert error is None or not _over_the_limit(error), error
+
+
+DOTS = ".".join(["a"] * 200)
+NOT_KEYS = {
+    "string": f'description = "{DOTS}"',
+    "literal": f"description = '{DOTS}'",
+    "multi-line": f'description = """\n{DOTS}\n{DOTS} = 1\n[{DOTS}]\n"""',
+    "multi-line-escaped-quotes": f'description = """\\"""\n{DOTS}\n""""',
+    "multi-line-literal": f"description = '''\n{DOTS}\n'''''",
+    "comment": f"# {DOTS}",
+    "array-and-comment": f"tags = [\"a.b\", 'c.d']  # {DOTS}",
+}
+
+
+@pytest.mark.parametrize("noise", list(NOT_KEYS), ids=str)
+def test_dots_in_strings_and_comments_are_no_key(noise: str) -> None:
+    text = ONE_ACCOUNT.format(account=NOT_KEYS[noise], role="")
+    error = check(text.encode())
+    # A multi-line description is refused for its line breaks, never for its dots.
+    assert error is None or not _over_the_limit(error), error
+    assert error is None or "multi-line" in noise, error
+
+
+def test_a_quoted_key_holding_200_dots_is_one_part() -> None:
+    line = f'"{DOTS}" = 1'
+    (problem,) = refused(ONE_ACCOUNT.format(account=line, role="")).problems
+    assert problem.key.startswith('accounts[0]."a.a.a'), problem
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=HEALTH)
+@given(
+    count=st.integers(1, 2 * MAX_KEY_PARTS),
+    shape=st.sampled_from(list(KEY_SHAPES.values())),
+    parts=st.data(),
+    noise=st.lists(st.sampled_from(list(NOT_KEYS.values())), max_size=4),
+)
+def test_only_keys_over_the_limit_are_refused_by_the_scan(
+    count: int, shape: str, parts: st.DataObject, noise: list[str]
+) -> None:
+    part = st.one_of(
+        st.from_regex(r"[A-Za-z0-9_-]{1,3}", fullmatch=True),
+        st.from_regex(r"[a-z.]{0,4}", fullmatch=True).map(lambda p: f'"{p}"'),
+        st.from_regex(r"[a-z.]{0,4}", fullmatch=True).map(lambda p: f"'{p}'"),
+    )
+    join = st.sampled_from([".", " .", ". ", " \t.  "])
+    key = parts.draw(part) + "".join(parts.draw(join) + parts.draw(part) for _ in range(count - 1))
+    line = shape.format(key=key)
+    text = ONE_ACCOUNT.format(account="\n".join([*noise, line]), role="")
+    error = check(text.encode())
+    if count > MAX_KEY_PARTS:
+        assert error is not None and _over_the_limit(error) == [line_after(text, line)]
+    else:
+        assert error is None or not _over_the_limit(error), error
+
+
+BIG_KEYS = """
+import resource, sys, time
+from rolecall.core.catalogue.model import CatalogueError
+from rolecall.core.catalogue.store import parse
+data = open(sys.argv[1], "rb").read()
+start = time.perf_counter()
+try:
+    parse(data, "hostile.toml")
+except CatalogueError as e:
+    print([(p.key, p.line) for p in e.problems], time.perf_counter() - start)
+"""
+
+
+@pytest.mark.parametrize("lines", [1, 3])
+def test_a_32700_part_key_is_refused_fast_in_bounded_memory(lines: int, tmp_path: Path) -> None:
+    # A 64 KiB line of `a.b.b.b...`: 16 s and 4.2 GB each in tomllib before the scan.
+    key = ".".join(["a"] + ["b"] * 32_699)
+    text = "version = 1\n\n" + f"{key} = 1\n" * lines
+    assert max(len(line) for line in text.split("\n")) <= MAX_LINE_BYTES
+    path = tmp_path / FILE
+    path.write_text(text, encoding="utf-8")
+
+    def limit_memory() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", BIG_KEYS, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=STALL_SECONDS,
+            check=False,
+            preexec_fn=limit_memory,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"parse() took more than {STALL_SECONDS:.0f}s")
+    assert child.returncode == 0, child.stderr[-2000:]
+    problems, seconds = child.stdout.rsplit(" ", 1)
+    assert problems == "[('', 3)]"
+    assert float(seconds) < 1.0
 
 
 def padded(size: int) -> bytes:

@@ -8,6 +8,8 @@ Regenerate the golden files after an intended change with `UPDATE_GOLDEN=1 pytes
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 import tomllib
 from collections.abc import Iterator
@@ -856,3 +858,150 @@ def test_catalogue_error_type_is_what_check_reports() -> None:
             "c.toml",
         )
     assert caught.value.problems[0].key == "accounts[0].roles[0].mfa_serial"
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile configs: deep chains, loops and absurd names neither crash nor stall the importer.
+# The stall cases run in a child process so that a quadratic path fails after STALL_SECONDS
+# (under a memory limit) instead of hanging the suite for hours.
+
+STALL_SECONDS = 10.0
+MEMORY_LIMIT = 1 << 30
+
+
+def _limit_memory() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def run_bounded(code: str, *args: str) -> str:
+    """Run `code` in a child Python under STALL_SECONDS and MEMORY_LIMIT; its stdout."""
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code), *args],
+            capture_output=True,
+            text=True,
+            timeout=STALL_SECONDS,
+            check=False,
+            preexec_fn=_limit_memory,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"took more than {STALL_SECONDS:.0f}s")
+    assert child.returncode == 0, child.stderr[-2000:]
+    return child.stdout
+
+
+def reversed_chain(depth: int, *, loop: bool = False) -> str:
+    """`p{depth}` → ... → `p1` → `p0` (plain), each declared before its source; or a loop."""
+    profiles = [
+        f"[profile p{i}]\nrole_arn = arn:aws:iam::{i % 7 + 1:012d}:role/r{i}\n"
+        f"source_profile = p{i - 1 if i > 1 or not loop else depth}\n"
+        for i in range(depth, 0, -1)
+    ]
+    return "".join(profiles) + "[profile p0]\ncredential_process = /bin/true\n"
+
+
+def test_a_600_deep_chain_declared_in_reverse_is_imported(tmp_path: Path) -> None:
+    result = imported(tmp_path, reversed_chain(600))
+    assert not result.report.skipped
+    assert len(result.catalogue) == 600
+    first = next(r for r in result.catalogue if r.name == "r1")
+    last = next(r for r in result.catalogue if r.name == "r600")
+    assert first.source_profile == "p0" and first.via is None
+    assert last.via is not None and last.via.endswith("/r599")
+
+
+def test_a_20000_deep_chain_is_drafted_without_recursion(tmp_path: Path) -> None:
+    draft = from_aws_config(write_config(tmp_path, reversed_chain(20_000)))
+    roles = {r.name: r for a in draft.accounts for r in a.roles}
+    assert len(roles) == 20_000 and not draft.skipped
+    assert roles["r20000"].via == (f"{19_999 % 7 + 1:012d}", "r19999")
+
+
+def test_a_600_profile_loop_is_skipped_with_a_short_sentence(tmp_path: Path) -> None:
+    draft = from_aws_config(write_config(tmp_path, reversed_chain(600, loop=True)))
+    assert not draft.accounts
+    assert len(draft.skipped) == 600
+    for skipped in draft.skipped:
+        assert skipped.reason.startswith("source_profile chain loops: p600 → p599 → "), skipped
+        assert "(600 profiles)" in skipped.reason and len(skipped.reason) < 200, skipped
+
+
+@pytest.mark.parametrize("where", ["profile", "source"])
+def test_a_profile_name_too_long_to_import_is_a_sentence(tmp_path: Path, where: str) -> None:
+    name = "a-" * 100 + "z"
+    role, source = ("x", name) if where == "source" else (name, "src")
+    result = imported(
+        tmp_path,
+        f"[profile {role}]\nrole_arn = arn:aws:iam::000000000009:role/R\n"
+        f"source_profile = {source}\n[profile {source}]\ncredential_process = /bin/true\n",
+    )
+    assert len(result.catalogue) == 0
+    (skipped,) = result.report.skipped
+    assert "too long to import" in skipped.reason and len(skipped.reason) < 200
+    assert len(skipped.subject) < 80
+
+
+MEGABYTE_NAME = """
+import sys, time
+from pathlib import Path
+from rolecall.core.importers import build
+from rolecall.core.importers.aws_config import from_aws_config
+
+name = "-".join(["a"] * 500_000)
+path = Path(sys.argv[1])
+path.write_text(
+    f"[profile {name}]\\nrole_arn = arn:aws:iam::000000000001:role/a\\nsource_profile = s\\n"
+    f"[profile {name}-b]\\nrole_arn = arn:aws:iam::000000000001:role/b\\nsource_profile = s\\n"
+    f"[profile s{name}]\\nsso_account_id = 000000000002\\nsso_role_name = a-a\\n"
+    "sso_start_url = https://x.awsapps.com/start\\nsso_region = eu-west-1\\n"
+    "[profile s]\\ncredential_process = /bin/true\\n"
+)
+result = build(from_aws_config(path, path), None, "c.toml")
+print(len(result.report.skipped))
+"""
+
+
+def test_a_megabyte_profile_name_is_handled_in_linear_time(tmp_path: Path) -> None:
+    assert run_bounded(MEGABYTE_NAME, str(tmp_path / "config")).strip() == "3"
+
+
+NAME_HELPERS = """
+from rolecall.core.importers.aws_accounts import _account_label, _squash, _strip_role
+from rolecall.core.importers.draft import account_name, tag
+
+name = "-".join(["a"] * 500_000)
+assert _strip_role(name, "A") == name[:-2]
+assert _strip_role(name, "b") == name
+assert _strip_role(name, name.replace("-", "")) == ""
+assert _account_label([name + "x", name + "y"]) == name[:-2]
+assert _account_label(["-" * 1_000_000 + "x", "-" * 1_000_000 + "y"]) == "-" * 1_000_000 + "x"
+assert _account_label(["a" * 1_000_000 + "x", "a" * 1_000_000]) == "a" * 1_000_000 + "x"
+assert _account_label(["x" + name, "y" + name]) == "x" + name
+assert len(_squash(name)) == 500_000
+assert account_name(name, "1", lower=False) == name[:63]
+assert tag(name) == name[:63]
+"""
+
+
+def test_name_helpers_are_linear_on_megabyte_names() -> None:
+    run_bounded(NAME_HELPERS)
+
+
+def test_a_credentials_line_of_spaces_is_scanned_in_linear_time(tmp_path: Path) -> None:
+    path = tmp_path / "credentials"
+    path.write_text(
+        "["
+        + " " * 1_000_000
+        + "\n[ ci ]\naws_access_key_id = AKIAEXAMPLE\n[x"
+        + " " * 1_000_000
+        + "]\n"
+    )
+    found = run_bounded(
+        "import sys\nfrom pathlib import Path\n"
+        "from rolecall.core.importers.aws_config import credential_file_profiles\n"
+        "print(sorted(credential_file_profiles(Path(sys.argv[1])).items()))",
+        str(path),
+    )
+    assert found.strip() == "[('ci', True), ('x', False)]"

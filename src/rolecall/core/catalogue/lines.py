@@ -22,6 +22,57 @@ def toml_position(message: str) -> tuple[str, int, int | None]:
     return message, 1, None
 
 
+# One token of TOML text, for `overlong_key`. The alternatives are tried in order (multi-line
+# strings before the one-line ones they start like); every repetition is possessive and its
+# branches start with different characters, so a match never backtracks.
+_TOKEN = re.compile(
+    r"""
+      "{3}(?:[^"\\]|\\.|"(?!""))*+"{3,5}         # a multi-line basic string
+    | '{3}(?:[^']|'(?!''))*+'{3,5}               # a multi-line literal string
+    | (?P<part>[A-Za-z0-9_-]++                   # a key part (or a word of a value)
+      | "(?:[^"\\\n]|\\.)*+"
+      | '[^'\n]*+')
+    | (?P<dot>\.)
+    | [ \t]++                                    # spaces and tabs keep a dotted key going
+    | \#[^\n]*+                                  # a comment
+    | [^A-Za-z0-9_\-"'.\# \t]++                  # anything else ends a key
+    | .                                          # an unclosed string: its quote alone
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def overlong_key(text: str, limit: int) -> int | None:
+    """The line of the first key with more than `limit` dotted parts, or None.
+
+    tomllib keeps every prefix of a dotted key (`a.b.b.b...`), so one 64 KiB line of them
+    costs gigabytes: such keys are refused before it parses. Bare and quoted keys, table
+    headers and keys inside inline tables are all dot-joined parts outside strings and
+    comments; a TOML value never has more than two (`1.5`, `00:32:00.999`). Linear: each
+    token is matched once, without backtracking. The caller skips it when the text has too
+    few dots to hold such a key.
+    """
+    parts = 0  # of the dotted key being read
+    after_dot = False
+    position, end = 0, len(text)
+    while position < end:
+        token = _TOKEN.match(text, position)
+        assert token is not None  # the last alternatives match any character
+        if token.lastgroup == "part":
+            parts = parts + 1 if after_dot else 1
+            after_dot = False
+            if parts > limit:
+                return text.count("\n", 0, position) + 1
+        elif token.lastgroup == "dot":
+            after_dot = parts > 0 and not after_dot
+            if not after_dot:
+                parts = 0
+        elif text[position] not in " \t":
+            parts, after_dot = 0, False
+        position = token.end()
+    return None
+
+
 def join_key(key: str, name: str) -> str:
     """`key.name`, with `name` quoted as TOML writes it when it is not a bare key."""
     if re.fullmatch(r"[A-Za-z0-9_-]+", name):

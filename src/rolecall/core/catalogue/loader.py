@@ -1,8 +1,8 @@
 """Catalogue validation: TOML text to frozen values, collecting every problem with its line.
 
-`parse_document` guards the TOML parser (size, line length, encoding) and `_Loader` walks the
-document: accounts, roles, inheritance and `via` chains. The per-value rules are in `rules`,
-the key-path line scanner in `lines`.
+`parse_document` guards the TOML parser (size, line length, encoding, dotted-key length) and
+`_Loader` walks the document: accounts, roles, inheritance and `via` chains. The per-value
+rules are in `rules`, the key-path line scanners in `lines`.
 
 Only loaded on a cache miss or by `rolecall check`: a warm `rolecall list` never pays for
 tomllib, difflib or the validation patterns.
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rolecall.core.catalogue.lines import join_key, toml_position
+from rolecall.core.catalogue.lines import join_key, overlong_key, toml_position
 from rolecall.core.catalogue.model import (
     CHAINED_MAX_DURATION,
     COLORS,
@@ -50,6 +50,9 @@ from rolecall.core.text import inert, show
 MAX_LINE_BYTES = 64 << 10
 """Longest line accepted."""
 
+MAX_KEY_PARTS = 64
+"""Most dotted parts in one key or table header (`a.b.c` has 3); the catalogue needs 3."""
+
 
 def parse_document(data: bytes, file: str) -> Catalogue:
     """Validate catalogue bytes; raise `CatalogueError` listing every problem."""
@@ -76,6 +79,13 @@ def parse_document(data: bytes, file: str) -> Catalogue:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise CatalogueError([Problem(file, "", line, None, "the file is not valid UTF-8.")]) from e
+    # tomllib keeps every prefix of a dotted key: one 64 KiB line of `a.b.b.b...` takes 4 GB.
+    # Only a file with that many dots can hold such a key, so the scan is skipped otherwise.
+    if data.count(b".") >= MAX_KEY_PARTS:
+        overlong = overlong_key(text, MAX_KEY_PARTS)
+        if overlong is not None:
+            message = f"a key on line {overlong} has more than {MAX_KEY_PARTS} dotted parts."
+            raise CatalogueError([Problem(file, "", overlong, None, message)])
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

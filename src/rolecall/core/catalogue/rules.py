@@ -38,7 +38,9 @@ SESSION_TAG_KEY = re.compile(r"[A-Za-z0-9 _.:/=+@-]{1,128}")
 SESSION_TAG_VALUE = re.compile(r"[A-Za-z0-9 _.:/=+@-]{0,256}")
 TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CONSOLE_SHORTCUT = re.compile(r"[a-z][a-z0-9-]{0,63}")
-PROFILE = re.compile(r"[^\s\[\]]{1,128}")
+MAX_PROFILE_NAME = 128
+"""Longest AWS profile name a catalogue accepts (`source_profile`)."""
+PROFILE = re.compile(rf"[^\s\[\]]{{1,{MAX_PROFILE_NAME}}}")
 
 # Keys every level may set, inherited defaults → account → role.
 INHERITED = (

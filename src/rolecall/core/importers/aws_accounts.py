@@ -110,38 +110,51 @@ def group_accounts(
 
 def _strip_role(profile: str, role: str) -> str:
     """`payments-prod-admin` for role `Admin` → `payments-prod` (`read-only` matches
-    `ReadOnly`: separators and case are ignored); a profile named after the role → ``."""
+    `ReadOnly`: separators and case are ignored); a profile named after the role → ``.
+
+    Linear in the name: the squashed text after the first separator that leaves exactly the
+    role's squashed length is a suffix of the squashed profile, so one comparison decides."""
     wanted = _squash(role)
-    if _squash(profile) == wanted:
+    squashed = _squash(profile)
+    if squashed == wanted:
         return ""
+    if not squashed.endswith(wanted):
+        return profile
+    left = len(squashed)  # squashed length of what follows position i
     for i, char in enumerate(profile):
-        if char in _SEPARATORS and _squash(profile[i + 1 :]) == wanted:
-            return profile[:i]
+        if char in _SEPARATORS:
+            if left == len(wanted):
+                return profile[:i]
+        else:
+            left -= len(char.lower())
+            if left < len(wanted):
+                break
     return profile
 
 
 def _squash(text: str) -> str:
-    return "".join(c for c in text.lower() if c not in _SEPARATORS)
+    """`text` lower-cased, character by character, without separators."""
+    return "".join(c.lower() for c in text if c not in _SEPARATORS)
 
 
 def _account_label(candidates: list[str]) -> str:
-    """What the profile names of one account share: `prod-admin`, `prod-ro` → `prod`."""
+    """What the profile names of one account share: `prod-admin`, `prod-ro` → `prod`.
+
+    The shared prefix, cut back to a separator unless it already ends at one in every name
+    (linear: each step is a single pass over the names)."""
     names = [c for c in candidates if c]
     if not names:
         return ""
     if all(n == names[0] for n in names):
         return names[0]
-    prefix = names[0]
-    for other in names[1:]:
-        while not other.startswith(prefix):
-            prefix = prefix[:-1]
-    while prefix:
-        at_boundary = prefix[-1] in _SEPARATORS or all(
-            len(n) == len(prefix) or n[len(prefix)] in _SEPARATORS for n in names
-        )
-        label = prefix.rstrip(_SEPARATORS)
-        if at_boundary and label:
-            return label
-        cut = max(prefix[:-1].rfind(s) for s in _SEPARATORS)
-        prefix = prefix[: cut + 1] if cut >= 0 else ""
-    return names[0]
+    # The prefix all names share is the one the least and the greatest of them share.
+    low, high = min(names), max(names)
+    end = next((i for i, (a, b) in enumerate(zip(low, high, strict=False)) if a != b), len(low))
+    prefix = low[:end]
+    at_boundary = bool(prefix) and (
+        prefix[-1] in _SEPARATORS or all(len(n) == end or n[end] in _SEPARATORS for n in names)
+    )
+    if not at_boundary:
+        cut = max(prefix.rfind(s) for s in _SEPARATORS)
+        prefix = prefix[: cut + 1]  # "" when there is no separator (cut is -1)
+    return prefix.rstrip(_SEPARATORS) or names[0]

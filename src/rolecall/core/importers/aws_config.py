@@ -24,7 +24,10 @@ from rolecall.core.text import inert
 _SECRET_KEYS = frozenset(
     {"aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"}
 )
-_SECTION = re.compile(r"\s*\[\s*([^\]]*?)\s*\]")
+_MAX_SECTION = 1024
+"""Longest section name handed to botocore: it splits each with `shlex`, which is quadratic in
+the length of a word (a megabyte name takes hours). Far above any profile name a catalogue
+can use (`MAX_PROFILE_NAME`)."""
 _ACCESS_KEY_LINE = re.compile(r"\s*aws_access_key_id\s*[=:]", re.IGNORECASE)
 
 
@@ -40,6 +43,8 @@ class AwsConfig:
     sso_sessions: dict[str, dict[str, Any]]
     ignored: tuple[str, ...]
     """`[profile ...]` sections botocore does not read as a profile."""
+    too_long: tuple[str, ...] = ()
+    """Sections left unread because their name is longer than `_MAX_SECTION`."""
 
 
 def load_aws_config(path: Path) -> AwsConfig:
@@ -60,6 +65,9 @@ def load_aws_config(path: Path) -> AwsConfig:
         ) from None
     except exceptions.ConfigNotFound:
         raise ImportSourceError(f"cannot read the AWS config file {inert(str(path))}.") from None
+    too_long = tuple(s for s in raw if len(s) > _MAX_SECTION)
+    for section in too_long:
+        del raw[section]
     built = configloader.build_profile_map(raw)
     profiles: dict[str, dict[str, Any]] = {}
     static = set()
@@ -68,7 +76,9 @@ def load_aws_config(path: Path) -> AwsConfig:
             static.add(name)
         profiles[name] = {k: v for k, v in values.items() if k not in _SECRET_KEYS}
     ignored = tuple(s for s in raw if s.startswith("profile") and _section_profile(s) is None)
-    return AwsConfig(path, profiles, frozenset(static), dict(built["sso_sessions"]), ignored)
+    return AwsConfig(
+        path, profiles, frozenset(static), dict(built["sso_sessions"]), ignored, too_long
+    )
 
 
 def credential_file_profiles(path: Path | None) -> dict[str, bool]:
@@ -85,9 +95,9 @@ def credential_file_profiles(path: Path | None) -> dict[str, bool]:
     names: dict[str, bool] = {}
     current: str | None = None
     for line in text.splitlines():
-        match = _SECTION.match(line)
-        if match:
-            current = match.group(1)
+        section = _section_name(line)
+        if section is not None:
+            current = section
             names.setdefault(current, False)
         elif current is not None and _ACCESS_KEY_LINE.match(line):
             names[current] = True
@@ -98,6 +108,17 @@ def from_aws_config(config_path: Path, credentials_path: Path | None = None) -> 
     """A draft of every role the AWS config describes, and why the others were left out."""
     config = load_aws_config(config_path)
     return ProfileImporter(config, credential_file_profiles(credentials_path)).draft()
+
+
+def _section_name(line: str) -> str | None:
+    """`NAME` of a `[ NAME ]` line (text after the `]` ignored), else None.
+
+    No regex: `\\s*\\[\\s*([^]]*?)\\s*]` was cubic on a `[` followed by many spaces."""
+    stripped = line.lstrip()
+    if not stripped.startswith("["):
+        return None
+    close = stripped.find("]")
+    return stripped[1:close].strip() if close != -1 else None
 
 
 def _section_profile(section: str) -> str | None:

@@ -9,12 +9,15 @@
   (tagged `sso`); other roles may use the profile as their source;
 - anything botocore would refuse, or a catalogue cannot say, is left out with the reason.
 
+The config is hostile input: a `source_profile` chain is resolved without recursion (a chain
+can be thousands of profiles long) and no step is more than linear in a profile name.
 `aws_accounts` groups the roles into accounts.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +29,7 @@ from rolecall.core.catalogue.model import (
     format_duration,
     partition_of,
 )
+from rolecall.core.catalogue.rules import MAX_PROFILE_NAME
 from rolecall.core.importers.aws_accounts import ProfileRole, group_accounts
 from rolecall.core.importers.draft import Draft, DraftRole, Skipped
 from rolecall.core.naming.session_name import VALID_NAME
@@ -44,6 +48,8 @@ CREDENTIAL_SOURCES = {
 _ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::([0-9]{12}):role(/(?:[^/]+/)*)([^/]+)")
 _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _PARTITIONS = frozenset(name for name, _ in PARTITION_REGIONS)
+_LOOP_SHOWN = 6
+"""A `source_profile` loop longer than this is shown by its first profiles and its length."""
 
 
 def _string(keys: dict[str, Any], name: str) -> str | None:
@@ -66,6 +72,27 @@ class _Broken:
 
 _Result = ProfileRole | _Source | _Broken
 
+_Steps = Generator[str, _Result, _Result]
+"""How one profile resolves: it yields the name of each profile it needs resolved first, is
+sent that profile's result, and returns its own."""
+
+
+def _loop(names: list[str]) -> _Broken:
+    """The sentence for a `source_profile` loop through `names` (back to the first)."""
+    shown = [inert(p) for p in names[:_LOOP_SHOWN]]
+    if len(names) > _LOOP_SHOWN:
+        shown += ["…", f"{inert(names[0])} ({len(names)} profiles)"]
+    else:
+        shown.append(inert(names[0]))
+    return _Broken("source_profile chain loops: " + " → ".join(shown), loop=True)
+
+
+def _too_long(what: str, name: str) -> _Broken:
+    return _Broken(
+        f"{what} {show(name)} is too long to import ({len(name):,} characters; rolecall "
+        f"takes profile names of up to {MAX_PROFILE_NAME})"
+    )
+
 
 @dataclass
 class ProfileImporter:
@@ -75,7 +102,6 @@ class ProfileImporter:
     config: AwsConfig
     credentials: dict[str, bool]
     results: dict[str, _Result] = field(default_factory=dict)
-    resolving: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -98,32 +124,49 @@ class ProfileImporter:
         self.notes.setdefault(profile, []).append(f"profile {show(profile)}: {text}")
 
     def resolve(self, name: str) -> _Result:
+        """The result of profile `name`, each profile resolved once.
+
+        A loop over an explicit stack, not recursion: a config may chain thousands of
+        profiles, each declared before its source. A profile on the stack waits (suspended
+        in `_resolve`) for the result of the source it asked for.
+        """
         if name in self.results:
             return self.results[name]
-        if name in self.resolving:
-            loop = [*self.resolving[self.resolving.index(name) :], name]
-            return _Broken(
-                "source_profile chain loops: " + " → ".join(inert(p) for p in loop), loop=True
-            )
-        self.resolving.append(name)
-        try:
-            result = self._resolve(name)
-        finally:
-            self.resolving.pop()
-        self.results[name] = result
-        return result
+        stack: list[tuple[str, _Steps]] = [(name, self._resolve(name))]
+        position = {name: 0}  # where each profile of the stack is, to name a loop
+        answer: _Result | None = None  # what the top of the stack asked for; None to start
+        while stack:
+            current, steps = stack[-1]
+            try:
+                wanted = next(steps) if answer is None else steps.send(answer)
+            except StopIteration as finished:
+                stack.pop()
+                del position[current]
+                self.results[current] = answer = finished.value
+                continue
+            if wanted in self.results:
+                answer = self.results[wanted]
+            elif wanted in position:
+                answer = _loop([n for n, _ in stack[position[wanted] :]])
+            else:
+                position[wanted] = len(stack)
+                stack.append((wanted, self._resolve(wanted)))
+                answer = None
+        return self.results[name]
 
-    def _resolve(self, name: str) -> _Result:
+    def _resolve(self, name: str) -> _Steps:
+        if len(name) > MAX_PROFILE_NAME:
+            return _too_long("the profile name", name)
         kind = self.kind(name)
         if kind == "role":
-            return self._role(name, self.profiles[name])
+            return (yield from self._role(name, self.profiles[name]))
         if kind == "sso":
             return self._sso(name, self.profiles[name])
         return _Source()
 
     # -- role profiles -----------------------------------------------------------------------
 
-    def _role(self, name: str, keys: dict[str, Any]) -> _Result:
+    def _role(self, name: str, keys: dict[str, Any]) -> _Steps:
         arn = _string(keys, "role_arn") or ""
         match = _ROLE_ARN.fullmatch(arn)
         if match is None:
@@ -167,7 +210,7 @@ class ProfileImporter:
             )
         else:
             assert source is not None
-            outcome = self._source(name, source)
+            outcome = yield from self._source(name, source)
             if isinstance(outcome, _Broken):
                 return outcome
             if isinstance(outcome, tuple):
@@ -202,8 +245,11 @@ class ProfileImporter:
         role = DraftRole(role_name, fields, via=via, origin=f"profile {show(name)}")
         return ProfileRole(account_id, partition, role, _string(keys, "region"), name)
 
-    def _source(self, name: str, source: str) -> _Broken | tuple[str, str] | str:
-        """How `name` reaches its `source_profile`: a `via` key, the profile name, or why not."""
+    def _source(
+        self, name: str, source: str
+    ) -> Generator[str, _Result, _Broken | tuple[str, str] | str]:
+        """How `name` reaches its `source_profile`: a `via` key, the profile name, or why not
+        (yields `source` when its result is needed)."""
         if source == name:
             if name in self.static:
                 return _Broken(
@@ -212,6 +258,8 @@ class ProfileImporter:
                     f"[profile {inert(name)}-keys] and set source_profile = {inert(name)}-keys"
                 )
             return _Broken("it names itself as source_profile but holds no keys; botocore refuses")
+        if len(source) > MAX_PROFILE_NAME:
+            return _too_long("its source_profile", source)
         if source not in self.known:
             return _Broken(
                 f"source_profile {show(source)} is in neither the config nor the credentials file"
@@ -225,7 +273,7 @@ class ProfileImporter:
             )
         if kind == "source":
             return source
-        outcome = self.resolve(source)
+        outcome = yield source
         if isinstance(outcome, _Broken):
             if outcome.loop:
                 return outcome
@@ -314,6 +362,11 @@ class ProfileImporter:
         for section in self.config.ignored:
             self.skipped[f"[{section}]"] = (
                 "botocore does not read this section as a profile; write [profile NAME]"
+            )
+        for section in self.config.too_long:
+            self.skipped[f"[{inert(section[:60])}…] ({len(section):,} characters)"] = (
+                "its name is too long to import (rolecall takes profile names of up to "
+                f"{MAX_PROFILE_NAME} characters)"
             )
         winners: dict[tuple[str, str], ProfileRole] = {}
         sources = []
