@@ -1138,3 +1138,21 @@ def test_hostile_files_do_not_stall_the_loader(build: Callable[[], str], tmp_pat
     except subprocess.TimeoutExpired:
         pytest.fail(f"parse() took more than {STALL_SECONDS:.0f}s on {path.stat().st_size:,} bytes")
     assert child.returncode == 0, child.stderr
+
+
+@pytest.mark.parametrize("prefix_lines", [0, 3, 40])
+def test_too_deep_nesting_is_reported_on_its_own_line(prefix_lines: int) -> None:
+    padding = "".join(f'# [[[[ comment {n}\ns{n} = "[[[[[["\n' for n in range(prefix_lines))
+    text = (
+        'version = 1\nm = """\n[[[[[[[[[[[[[[[[[[[[\n"""\n'
+        + padding
+        + "x = "
+        + "[" * 3000
+        + "]" * 3000
+        + "\n"
+    )
+    with pytest.raises(CatalogueError) as caught:
+        parse(text.encode(), "deep.toml")
+    (problem,) = caught.value.problems
+    assert problem.line == 5 + 2 * prefix_lines
+    assert "nests arrays or tables too deeply" in problem.message

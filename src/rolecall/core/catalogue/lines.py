@@ -156,3 +156,55 @@ def _key_text(key: str) -> str:
         except (tomllib.TOMLDecodeError, StopIteration):
             return key.strip('"')
     return key.strip("\"'")
+
+
+def deepest_line(text: str) -> int:
+    """The line on which `[`/`{` nesting (outside strings and comments) first gets deepest.
+
+    tomllib gives no position when nesting exhausts its recursion, so a problem there would
+    otherwise be reported at line 1. One pass, no backtracking.
+    """
+    depth = deepest = 0
+    line = where = 1
+    index, size = 0, len(text)
+    while index < size:
+        char = text[index]
+        if char == "\n":
+            line += 1
+        elif char == "#":
+            end = text.find("\n", index)
+            index = size if end < 0 else end
+            continue
+        elif char in "\"'":
+            triple = text.startswith(char * 3, index)
+            closing = char * 3 if triple else char
+            scan = index + len(closing)
+            while True:
+                end = text.find(closing, scan)
+                if end < 0 or char == "'" or text[end - 1] != "\\" or _escaped_backslash(text, end):
+                    break
+                scan = end + 1
+            stop = size if end < 0 else end + len(closing)
+            if not triple:  # a one-line string never crosses a newline
+                newline = text.find("\n", index + 1)
+                if 0 <= newline < stop:
+                    stop = newline
+            line += text.count("\n", index, stop)
+            index = stop
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, line
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        index += 1
+    return where
+
+
+def _escaped_backslash(text: str, quote: int) -> bool:
+    """Whether the backslashes just before `text[quote]` are an even run (the quote ends)."""
+    run = 0
+    while quote - run - 1 >= 0 and text[quote - run - 1] == "\\":
+        run += 1
+    return run % 2 == 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from rolecall.core.catalogue.lines import join_key, overlong_key, toml_position
+from rolecall.core.catalogue.lines import deepest_line, join_key, overlong_key, toml_position
 from rolecall.core.catalogue.model import (
     CHAINED_MAX_DURATION,
     COLORS,
@@ -95,7 +95,15 @@ def parse_document(data: bytes, file: str) -> Catalogue:
         ) from e
     except RecursionError as e:
         raise CatalogueError(
-            [Problem(file, "", 1, None, "the file nests arrays or tables too deeply.")]
+            [
+                Problem(
+                    file,
+                    "",
+                    deepest_line(text),
+                    None,
+                    "this line nests arrays or tables too deeply.",
+                )
+            ]
         ) from e
     except ValueError as e:  # e.g. an out-of-range date
         raise CatalogueError(
