@@ -7,7 +7,6 @@ labelled lines or the JSON records, then the summary, and handles Ctrl-C.
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 from collections.abc import Sequence
@@ -15,7 +14,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from rolecall.cli.context import Context
-from rolecall.cli.options import Commands, Wanted, assume_options, catalogue_option
+from rolecall.cli.options import (
+    Commands,
+    Wanted,
+    assume_options,
+    catalogue_option,
+    positive_int,
+)
 from rolecall.cli.output import columns
 from rolecall.core.errors import RolecallError, TargetNotFound, UsageError
 from rolecall.core.text import inert, show
@@ -58,7 +63,7 @@ def register(commands: Commands, wanted: Wanted) -> None:
     p.add_argument("query", nargs="+", metavar="QUERY", help="words that must all match")
     p.add_argument(
         "--parallel",
-        type=_positive,
+        type=positive_int,
         default=4,
         metavar="N",
         help="run at most N commands at a time (default: 4)",
@@ -83,16 +88,6 @@ def register(commands: Commands, wanted: Wanted) -> None:
     assume_options(p)
     catalogue_option(p)
     p.set_defaults(handler=cmd_each, argv=[])
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
-    return value
 
 
 def cmd_each(ctx: Context, out: TextIO) -> int:
