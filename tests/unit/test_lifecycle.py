@@ -229,3 +229,68 @@ def test_unreadable_config_gives_the_child_empty_files(tmp_path: Path) -> None:
     config.write_text("no section header\naws_access_key_id = AKIACANARY\n")
     files = shadow_files({"AWS_CONFIG_FILE": str(config), "HOME": str(tmp_path)}, tmp_path, "s")
     assert Path(files["AWS_CONFIG_FILE"]).read_text() == ""
+
+
+def test_wake_retries_at_once_after_a_failure() -> None:
+    answers: list[Session | Exception] = [
+        StsUnavailable("cannot reach STS.", hint="retry"),
+        session(3600, key="ASIAWOKEN00000001"),
+    ]
+    renewed = threading.Event()
+
+    def renew() -> Session:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    keeper = SessionKeeper(
+        session(60), renew, renew_before=100, on_renewed=lambda s: renewed.set(), retry_after=60
+    )
+    keeper.start()
+    try:
+        deadline = time.monotonic() + 5
+        while keeper.failure is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert keeper.failure is not None
+        keeper.wake()  # without it the next attempt would be a minute away
+        assert renewed.wait(5)
+    finally:
+        keeper.stop()
+    assert keeper.session.credentials.access_key_id == "ASIAWOKEN00000001"
+    assert keeper.failure is None
+
+
+def test_serve_child_removes_its_files_whatever_happens(tmp_path: Path) -> None:
+    from rolecall.core.lifecycle.serving import serve_child
+
+    folder = tmp_path / "servers"
+    env = {"HOME": str(tmp_path), "AWS_ACCESS_KEY_ID": "AKIASTALE", "PATH": "/bin"}
+    current = session(3600)
+    with (
+        pytest.raises(RuntimeError),
+        serve_child(lambda: current, lambda: None, env, current, folder) as served,
+    ):
+        assert served.token_file.read_text() == served.server.token
+        assert served.token_file.stat().st_mode & 0o777 == 0o600
+        assert "AWS_ACCESS_KEY_ID" not in served.env
+        assert served.env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] == str(served.token_file)
+        status, body = get(served.server, served.server.token)
+        assert status == 200 and body["AccessKeyId"] == "ASIAFIRST0000000"
+        raise RuntimeError("the child could not start")
+    assert list(folder.iterdir()) == []
+
+
+def test_the_tui_shell_server_setting(tmp_path: Path) -> None:
+    from rolecall.core.settings import load_settings
+
+    path = tmp_path / "config.toml"
+    assert load_settings(path).tui.shell_server is False
+    path.write_text("[tui]\nshell_server = true\n")
+    assert load_settings(path).tui.shell_server is True
+    path.write_text('[tui]\nshell_server = "yes"\n')
+    with pytest.raises(UsageError, match=r"tui\.shell_server must be true or false"):
+        load_settings(path)
+    path.write_text("[tui]\nshell_servr = true\n")
+    with pytest.raises(UsageError, match=r"unknown key tui\.shell_servr"):
+        load_settings(path)

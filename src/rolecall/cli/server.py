@@ -9,7 +9,6 @@ or the signal that ended it, becomes rolecall's own.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -31,10 +30,7 @@ def run_with_server(ctx: Context, command: list[str], used_by: str) -> int:
     """Run `command` with a credential server for the target; its exit status is returned."""
     from rolecall.core.catalogue.model import parse_duration
     from rolecall.core.lifecycle.renewal import SessionKeeper, renew_window
-    from rolecall.core.lifecycle.server import CredentialServer
-    from rolecall.core.lifecycle.shadow_config import shadow_files
-    from rolecall.core.private_files import ensure_private_dir, write_private
-    from rolecall.core.shell_env import server_environment
+    from rolecall.core.lifecycle.serving import serve_child
 
     if ctx.args.no_cache:
         raise UsageError(
@@ -58,25 +54,16 @@ def run_with_server(ctx: Context, command: list[str], used_by: str) -> int:
         print(f"rolecall: {inert(message)}", file=sys.stderr, flush=True)
 
     keeper = SessionKeeper(first, renew, window, notify=notify)
-    folder = ensure_private_dir(ctx.locations.cache_dir / "servers")
-    stem = secrets.token_hex(8)
-    token_file = folder / f"{stem}.token"
-    server = CredentialServer(keeper.current, lambda: keeper.failure)
-    try:
-        write_private(token_file, server.token.encode())
+    folder = ctx.locations.cache_dir / "servers"
+    with serve_child(keeper.current, lambda: keeper.failure, ctx.env, first, folder) as served:
         keeper.start()
-        server.start()
-        env = server_environment(ctx.env, first, server.url, server.token, str(token_file))
-        env.update(shadow_files(ctx.env, folder, stem))
-        ctx.journal().record(used_by, first, program=os.path.basename(command[0]), server=True)
-        if used_by == "shell":
-            _banner(first, window)
-        status = _run_child(command, env)
-    finally:
-        server.close()
-        keeper.stop()
-        for leftover in folder.glob(f"{stem}.*"):
-            leftover.unlink(missing_ok=True)
+        try:
+            ctx.journal().record(used_by, first, program=os.path.basename(command[0]), server=True)
+            if used_by == "shell":
+                _banner(first, window)
+            status = _run_child(command, served.env)
+        finally:
+            keeper.stop()
     if status < 0:  # the child died of a signal: die of the same one
         sys.stdout.flush()
         sys.stderr.flush()

@@ -5,6 +5,9 @@
 browser = ["firefox", "--new-tab", "{url}"]   # argv template; {url} is one argument
 container = "granted"                         # or "open-url-in-container"; omit for none
 logout_first = true
+
+[tui]
+shell_server = true    # `s` opens the shell with a credential server (renewed; no keys)
 ```
 
 The browser entry is a command rolecall runs, so the file is read only when no one else can
@@ -20,7 +23,7 @@ from pathlib import Path
 from rolecall.core.console.url import CONTAINER_FORMS
 from rolecall.core.errors import UsageError
 from rolecall.core.locations import check_trusted
-from rolecall.core.text import show
+from rolecall.core.text import inert, show
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +39,21 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TuiSettings:
+    """How the terminal UI behaves."""
+
+    shell_server: bool = False
+    """`s` gives the shell a credential server (as `rolecall shell --server`) instead of keys."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything in config.toml."""
 
     console: ConsoleSettings = ConsoleSettings()
     keymap: Mapping[str, str] = field(default_factory=dict)
     """TUI key remaps: binding id → keys, e.g. `"app.shell" = "ctrl+s"`."""
+    tui: TuiSettings = TuiSettings()
 
 
 def load_settings(path: Path) -> Settings:
@@ -58,12 +70,12 @@ def load_settings(path: Path) -> Settings:
         return Settings()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise UsageError(f"cannot read the settings {path}: {e}.") from None
-    unknown = set(document) - {"console", "keymap"}
+    unknown = set(document) - {"console", "keymap", "tui"}
     console = document.get("console", {})
     if unknown or not isinstance(console, dict):
         raise UsageError(
             f"{path}: unknown section {show(sorted(unknown)[0]) if unknown else 'console'}.",
-            hint="config.toml has [console] and [keymap] tables",
+            hint="config.toml has [console], [keymap] and [tui] tables",
         )
     extra = set(console) - {"browser", "container", "logout_first"}
     if extra:
@@ -91,4 +103,21 @@ def load_settings(path: Path) -> Settings:
             f"{path}: [keymap] maps binding ids to keys.",
             hint='e.g. "app.shell" = "ctrl+s" (rolecall shows the ids under ?)',
         )
-    return Settings(ConsoleSettings(tuple(browser), container, logout_first), keymap)
+    return Settings(
+        ConsoleSettings(tuple(browser), container, logout_first), keymap, _tui(path, document)
+    )
+
+
+def _tui(path: Path, document: Mapping[str, object]) -> TuiSettings:
+    tui = document.get("tui", {})
+    if not isinstance(tui, dict):
+        raise UsageError(f"{path}: tui must be a table.", hint="[tui]\nshell_server = true")
+    extra = set(tui) - {"shell_server"}
+    if extra:
+        raise UsageError(
+            f"{path}: unknown key tui.{inert(sorted(extra)[0])}.", hint="allowed: shell_server"
+        )
+    shell_server = tui.get("shell_server", False)
+    if not isinstance(shell_server, bool):
+        raise UsageError(f"{path}: tui.shell_server must be true or false.")
+    return TuiSettings(shell_server)

@@ -12,7 +12,7 @@ import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Session
@@ -25,6 +25,9 @@ from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
 from rolecall.core.sts.mfa import MfaLedger
 from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.sts.session_cache import SessionCache
+
+if TYPE_CHECKING:
+    from rolecall.core.lifecycle.sso_signin import SignInPrompt
 
 Launcher = Callable[[Sequence[str], Mapping[str, str]], int]
 """Runs a child process (argv, environment) to completion and returns its exit status."""
@@ -106,7 +109,7 @@ class Workspace:
         before = self.assumer.sts_calls
         session = self.assumer.assume(role, options)
         if self.assumer.sts_calls > before:
-            self.journal.record("assume", session, used_by="tui", hops=len(plan.hops))
+            self.journal.record_assumption(self.assumer.last_chain, used_by="tui")
         self.state.used(role.target)
         self.state.templates[role.target] = options.template or ""
         self.save_state()
@@ -120,6 +123,56 @@ class Workspace:
             for key, session in self.cache.entries()
             if session.remaining(now) > 0 and self.catalogue.get(session.target) is not None
         ]
+
+    def renewer(self, active: ActiveSession, window: int) -> Callable[[str | None], Session] | None:
+        """A function renewing `active` once it has `window` seconds or less left (blocking;
+        None when the catalogue no longer holds its role).
+
+        It has its own assumer (renewals never queue behind the UI's assumes) and reuses the
+        chain's cached hops: a renewal needs an MFA code only when an earlier hop has expired,
+        and then raises `MfaRequired` unless it is given one. Renewals that reach STS are
+        journaled.
+        """
+        role = self.catalogue.get(active.session.target)
+        if role is None:
+            return None
+        options = (active.options or AssumeOptions())._replace(mfa_code=None, use_cache=True)
+        assumer = Assumer(
+            self.catalogue,
+            self.cache,
+            MfaLedger(self.locations.cache_dir / "mfa-ledger.json"),
+            env=self.env,
+            client_settings=self.assumer.client_settings,
+            name_context=self.name_context,
+            clock=self.clock,
+        )
+
+        def renew(mfa_code: str | None = None) -> Session:
+            calls = assumer.sts_calls
+            given = options._replace(mfa_code=mfa_code)
+            session = assumer.assume(role, given, renew_within=window)
+            if assumer.sts_calls > calls:
+                self.journal.record_assumption(assumer.last_chain, used_by="renewal")
+            return session
+
+        return renew
+
+    def sign_in(self, role: Role, tell: Callable[[SignInPrompt], None]) -> bool:
+        """Sign in now to the IAM Identity Center behind `role`'s chain (blocking: the browser
+        or a device code, `tell` says which); False when its source is not Identity Center."""
+        from rolecall.core.lifecycle.sso_signin import SsoSignIn
+
+        source = self.assumer.sso_source(self.catalogue.chain(role)[0].source_profile)
+        if source is None:
+            return False
+        SsoSignIn(
+            self.env,
+            self.locations.cache_dir / "sso",
+            notify=tell,
+            browser=self.settings.console.browser,
+            boto_session=self.assumer.boto_session,
+        ).login(source)
+        return True
 
     def forget(self, active: ActiveSession) -> None:
         """Drop a session from the cache."""
@@ -162,6 +215,26 @@ class Workspace:
         shell = self.env.get("SHELL") or "/bin/sh"
         self.journal.record("shell", active.session, program=os.path.basename(shell))
         return self.launcher([shell], child_environment(self.env, active.session))
+
+    def shell_with_server(
+        self,
+        active: ActiveSession,
+        provider: Callable[[], Session | None],
+        reason: Callable[[], str | None],
+    ) -> int:
+        """Run the user's shell with a credential server serving `provider()` (blocking).
+
+        The shell gets the server's URL and token file and no keys (as `rolecall shell
+        --server`); the server, the token file and the config copies end with the shell.
+        """
+        from rolecall.core.lifecycle.serving import serve_child
+
+        shell = self.env.get("SHELL") or "/bin/sh"
+        folder = self.locations.cache_dir / "servers"
+        with serve_child(provider, reason, self.env, active.session, folder) as served:
+            program = os.path.basename(shell)
+            self.journal.record("shell", active.session, program=program, server=True)
+            return self.launcher([shell], served.env)
 
     def tmux_window(self, active: ActiveSession) -> int:
         """Open `rolecall shell` for the session's target in a new tmux window.

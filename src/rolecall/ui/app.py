@@ -7,7 +7,8 @@ are awaited from async workers so that each flow reads top to bottom.
 `RolecallApp` is built in layers, each in its own module and each using only those below:
 `HardenedApp` (signals, a hung-up terminal, crashes: `hardening`), `BrowserApp` (order,
 search, the highlighted role: `browse`), `SessionActionsApp` (renew, forget, shell, tmux,
-console, copying: `session_actions`). This module adds the layout, the keys and the assume
+console, copying: `session_actions`), `KeepingApp` (sessions kept alive, the shell with a
+credential server: `keeping`). This module adds the layout, the keys and the assume
 flow, and `make_app`, the one way to build the app.
 """
 
@@ -34,17 +35,17 @@ from rolecall.core.workspace import ActiveSession, Workspace
 from rolecall.ui.browse import Clock
 from rolecall.ui.commands import RolecallCommands
 from rolecall.ui.hardening import settle_garbage
+from rolecall.ui.keeping import KeepingApp
 from rolecall.ui.presenter import mask
 from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, MfaScreen, VariablesScreen
 from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
-from rolecall.ui.session_actions import SessionActionsApp
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.role_detail import RoleDetail
 from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
 
-class RolecallApp(SessionActionsApp):
+class RolecallApp(KeepingApp):
     """The TUI. Build it with `make_app`."""
 
     CSS_PATH = "app.tcss"
@@ -59,6 +60,7 @@ class RolecallApp(SessionActionsApp):
         Binding("c", "console", "Console", id="app.console"),
         Binding("y", "copy_exports", "Copy exports", id="app.copy_exports"),
         Binding("r", "renew", "Renew", id="app.renew"),
+        Binding("k", "keep", "Keep alive", show=False, id="app.keep"),
         Binding("d", "forget", "Forget", id="app.forget"),
         Binding("f", "favourite", "Favourite", id="app.favourite"),
         Binding("space", "toggle_mark", "Mark", show=False, id="app.mark"),
@@ -124,11 +126,14 @@ class RolecallApp(SessionActionsApp):
     def on_unmount(self) -> None:
         for run in list(self.fan_outs):
             run.stop(force=True)
+        self.stop_every_keeper()
 
     # -- help --
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.key_help()))
+        server = "on" if self.workspace.settings.tui.shell_server else "off"
+        note = f"s with a credential server: {server} ([tui] shell_server = true in config.toml)"
+        self.push_screen(HelpScreen(self.key_help(), [note]))
 
     def key_help(self) -> list[tuple[str, str, str]]:
         """(key, description, binding id) for every app binding, as currently mapped."""

@@ -23,6 +23,7 @@ ACTIONS = (
     ("Next session-name template", "next_template"),
     ("Favourite the highlighted role", "favourite"),
     ("Renew the current session", "renew"),
+    ("Keep the current session alive (or stop keeping it)", "keep"),
     ("Forget the current session", "forget"),
     ("Copy exports of the current session", "copy_exports"),
     ("Copy a console sign-in link for the current session", "copy_console_link"),

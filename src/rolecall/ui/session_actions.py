@@ -147,15 +147,19 @@ class SessionActionsApp(BrowserApp):
 
     def launch_shell(self, active: ActiveSession) -> None:
         """Suspend the TUI, run the shell with the identity, and come back as we were."""
+        status = self.suspended(partial(self.workspace.shell, active))
+        self.refresh()
+        self.notify(f"Shell for {inert(active.session.target)} exited ({status}).", markup=False)
+
+    def suspended(self, run: Callable[[], int]) -> int:
+        """Give the terminal to `run` (a child) with the TUI suspended; its exit status."""
         try:
             with self.suspend():
-                status = self.workspace.shell(active)
+                return run()
         except Exception as error:  # SuspendNotSupported in headless runs, OSError...
             if type(error).__name__ != "SuspendNotSupported":
                 raise
-            status = self.workspace.shell(active)
-        self.refresh()
-        self.notify(f"Shell for {inert(active.session.target)} exited ({status}).", markup=False)
+            return run()
 
     def action_tmux_window(self) -> None:
         active = self.current_session()

@@ -74,6 +74,7 @@ class SessionKeeper:
         """How many renewals succeeded."""
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rolecall-renewal", daemon=True)
 
     @property
@@ -92,9 +93,15 @@ class SessionKeeper:
         self._thread.start()
         return self
 
+    def wake(self) -> None:
+        """Try again now instead of at the next retry (the caller made a renewal possible:
+        an MFA code or a sign-in filled the cache)."""
+        self._wake.set()
+
     def stop(self) -> None:
         """Stop renewing (at once: the thread only ever waits on the stop event or STS)."""
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
@@ -104,7 +111,7 @@ class SessionKeeper:
             due = session.expiration - timedelta(seconds=self.renew_before)
             wait = (due - self.clock()).total_seconds()
             if wait > 0:
-                self._stop.wait(wait)
+                self._pause(wait)
                 continue
             try:
                 fresh = self._renew()
@@ -116,7 +123,7 @@ class SessionKeeper:
                 continue
             if fresh.expiration <= session.expiration:
                 # The answer was no newer (a clock skew, or a session too short): try later.
-                self._stop.wait(max(self.retry_after, 1.0))
+                self._pause(max(self.retry_after, 1.0))
                 continue
             with self._lock:
                 self._session = fresh
@@ -136,4 +143,9 @@ class SessionKeeper:
             )
             self._notify(f"could not renew {session.target}: {reason} ({until}).")
         left = session.remaining(self.clock())
-        self._stop.wait(min(self.retry_after, left) if left > 1 else self.retry_after)
+        self._pause(min(self.retry_after, left) if left > 1 else self.retry_after)
+
+    def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less when stopped or woken."""
+        self._wake.wait(seconds)
+        self._wake.clear()

@@ -1,4 +1,5 @@
-"""Modal dialogs: MFA code, free variables, typed confirmation, help."""
+"""Modal dialogs: MFA code, an Identity Center sign-in, free variables, typed confirmation,
+help."""
 
 from __future__ import annotations
 
@@ -67,6 +68,36 @@ class MfaScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class SignInScreen(ModalScreen[bool]):
+    """Asks whether to sign in to IAM Identity Center now (a kept session needs it)."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="SignInScreen")
+    BINDINGS = [
+        Binding("enter", "sign_in", "Sign in", id="signin.confirm"),
+        Binding("escape", "cancel", "Cancel", id="signin.cancel"),
+    ]
+
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__()
+        self.target = target
+        self.reason = reason
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"Sign in to keep {inert(self.target)} alive"), classes="title")
+            yield Static(Text(inert(self.reason)))
+            yield Static(
+                Text("enter: sign in (browser or device code)  ·  escape: stop keeping it"),
+                classes="hint",
+            )
+
+    def action_sign_in(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
 
 class VariablesScreen(ModalScreen[dict[str, str] | None]):
@@ -144,9 +175,11 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "close", "Close", show=False, id="help.close_key"),
     ]
 
-    def __init__(self, keys: Iterable[tuple[str, str, str]]) -> None:
+    def __init__(self, keys: Iterable[tuple[str, str, str]], notes: Iterable[str] = ()) -> None:
         super().__init__()
         self.keys = list(keys)
+        self.notes = list(notes)
+        """Lines about settings, shown under the keys."""
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=True, header_style="bold")
@@ -158,6 +191,8 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static("rolecall keys", classes="title")
             yield Static(table)
+            for note in self.notes:
+                yield Static(Text(note))
             yield Static(
                 Text(
                     'Remap in config: [keymap] "app.shell" = "ctrl+s"  ·  escape closes',

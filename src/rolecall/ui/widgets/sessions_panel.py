@@ -1,4 +1,5 @@
-"""SessionsPanel: every active session with a countdown that ticks each second."""
+"""SessionsPanel: every active session with a countdown that ticks each second, and which of
+them rolecall keeps alive (and serves to a child)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,10 @@ class SessionRow(Static):
         """The session shown."""
         self.stage = "ok"
         """The colour stage last shown."""
+        self.kept = ""
+        """What keeps the session alive, e.g. `⟳ kept · serving shell` (empty: nothing)."""
+        self.reason: str | None = None
+        """Why its last renewal failed (shown once it has expired)."""
 
     def show(self, now: datetime, presenter: bool) -> str:
         """Update the text and classes; return the stage."""
@@ -70,6 +75,10 @@ class SessionRow(Static):
         text.append(f"{countdown(left):>8}  ", style="bold")
         text.append(inert(session.target))
         text.append("  " + inert(mask(session.session_name, presenter)), style="dim")
+        if self.kept:
+            text.append(f"  {self.kept}", style="bold")
+        if self.stage == "expired" and self.reason:
+            text.append(f"  renewal failed: {inert(mask(self.reason, presenter))}")
         self.update(text)
         return self.stage
 
@@ -133,6 +142,21 @@ class SessionsPanel(VerticalScroll, can_focus=True):
         self.query_one("#empty").display = False
         self.selected = len(self.rows) - 1
         self._mark()
+
+    def replace(self, active: ActiveSession, now: datetime) -> None:
+        """Show `active` in place of the session with the same cache key (a renewal)."""
+        for row in self.rows:
+            if row.active.key == active.key:
+                row.active = active
+                row.reason = None
+                row.show(now, self.presenter)
+
+    def keeping(self, key: str, kept: str, reason: str | None, now: datetime) -> None:
+        """Say what keeps the session with cache key `key` alive, and why renewing failed."""
+        for row in self.rows:
+            if row.active.key == key and (row.kept, row.reason) != (kept, reason):
+                row.kept, row.reason = kept, reason
+                row.show(now, self.presenter)
 
     def discard(self, active: ActiveSession) -> None:
         """Stop showing `active`."""
