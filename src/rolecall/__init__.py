@@ -6,9 +6,11 @@ not pay for boto3 or Textual.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rolecall.version import __version__
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: the cache-hit fast path never imports typing
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["__version__", "session"]
 

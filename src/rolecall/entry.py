@@ -2,7 +2,8 @@
 
 This module imports nothing it does not need: `credential-process` and `env` hits are
 answered from `rolecall.core.sts.hit_memo` without loading argparse, the catalogue or the STS
-engine; everything else goes to `rolecall.cli`.
+engine; `prompt` (from the environment alone) and the completion scripts' hidden
+`__complete names` from `rolecall.core.shell`; everything else goes to `rolecall.cli`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def run() -> None:
     """
     argv = sys.argv[1:]
     code = None
-    if argv[:1] in (["credential-process"], ["env"]):
+    if "credential-process" in argv[:3] or "env" in argv[:3]:  # `--catalogue P` may come first
         from rolecall.core.sts import hit_memo
 
         try:
@@ -28,6 +29,15 @@ def run() -> None:
                 code = 0
         except Exception:  # the full command answers instead, and reports real problems
             code = None
+    if argv[:1] == ["prompt"]:  # shell integration: every prompt and every TAB
+        from rolecall.core.shell import prompt
+
+        if prompt.serve(argv, os.environ, sys.stdout):
+            code = 0
+    elif argv[:1] == ["__complete"]:
+        from rolecall.core.shell import complete
+
+        code = complete.serve(argv[1:], os.environ, sys.stdout)
     if code is None:
         from rolecall.cli import main
 

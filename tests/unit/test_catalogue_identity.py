@@ -132,6 +132,71 @@ def test_fast_request_shapes() -> None:
         "credential-process", "json", "a/R"
     )
     assert fast_request(["env", "a/R", "--format=fish"]) == FastRequest("env", "fish", "a/R")
-    assert fast_request(["env", "a/R", "--catalogue", "x.toml"]) is None
+    assert fast_request(["env", "a/R", "--catalogue", "x.toml"]) == FastRequest(
+        "env", "sh", "a/R", "x.toml"
+    )
     request = fast_request(["env", "a/R"])
     assert request is not None and request.catalogue is None
+
+
+def test_fast_request_takes_every_option_that_only_chooses_the_plan() -> None:
+    argv = [
+        "--catalogue=first.toml",
+        "credential-process",
+        "--var",
+        "ticket=INC-1",
+        "a/R",
+        "--template=ticket",
+        "--session-name",
+        "alice",
+        "--duration",
+        "1h",
+        "--region=eu-west-1",
+        "--catalogue",
+        "last.toml",
+        "--var=team=x=y",
+    ]
+    assert fast_request(argv) == FastRequest(
+        "credential-process",
+        "json",
+        "a/R",
+        "last.toml",  # the last one wins, as in argparse
+        (
+            ("--var", "ticket=INC-1"),
+            ("--template", "ticket"),
+            ("--session-name", "alice"),
+            ("--duration", "1h"),
+            ("--region", "eu-west-1"),
+            ("--var", "team=x=y"),
+        ),
+    )
+    request = fast_request(["--catalogue", "c.toml", "env", "a/R", "--format", "json"])
+    assert request == FastRequest("env", "json", "a/R", "c.toml")
+    assert request.agrees("env", "a/R", "c.toml", "json")
+    assert not request.agrees("env", "a/R", None, "json")
+    assert not request.agrees("env", "a/R", "c.toml", "sh")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["env", "a/R", "--no-cache"],
+        ["credential-process", "a/R", "--mfa-code", "123456"],
+        ["credential-process", "a/R", "--mfa-code=123456"],
+        ["credential-process", "a/R", "--no-c"],  # argparse's abbreviation of --no-cache
+        ["credential-process", "a/R", "--templ", "x"],  # abbreviations are not read here
+        ["credential-process", "a/R", "--format", "sh"],  # not an option of this command
+        ["env", "a/R", "--format", "zsh"],
+        ["env", "a/R", "--var"],
+        ["env", "a/R", "--var", "--format=json"],
+        ["env", "a/R", "b/S"],
+        ["env", "--", "a/R"],
+        ["env", "-h"],
+        ["env"],
+        ["exec", "a/R"],
+        ["--catalogue", "x", "exec", "a/R"],
+        ["--catalogue"],
+    ],
+)
+def test_fast_request_leaves_other_shapes_to_the_full_command(argv: list[str]) -> None:
+    assert fast_request(argv) is None

@@ -46,22 +46,27 @@ def register(commands: Commands, wanted: Wanted) -> None:
 
 def cmd_list(ctx: Context, out: TextIO) -> int:
     """`rolecall list [QUERY] [--json]`."""
-    roles = ctx.catalogue().search(" ".join(ctx.args.query))
+    catalogue = ctx.catalogue()
+    roles = catalogue.search(" ".join(ctx.args.query))
     if ctx.args.json:
         import json
 
-        rows = [_row(role) for role in roles]
+        # Which file defines each role: the catalogue, or a file it includes.
+        files = {a.name: a.file for a in catalogue.accounts} if catalogue.includes else {}
+        rows = [{**_row(role), "file": files.get(role.account, catalogue.path)} for role in roles]
         out.write(json.dumps(rows, indent=2) + "\n")
         return 0
     if not roles:
         print("no role matches.", file=sys.stderr)
         return 0
+    durations: dict[int, str] = {}  # a handful of distinct lengths: formatted once each
     table = [
         (
-            role.target + ("  [prod]" if role.is_prod else ""),
+            f"{role.account}/{role.name}  [prod]" if "prod" in role.tags else role.target,
             role.account_id,
             role.region,
-            format_duration(role.duration),
+            durations.get(role.duration)
+            or durations.setdefault(role.duration, format_duration(role.duration)),
             ",".join(role.tags),
         )
         for role in roles
@@ -113,8 +118,11 @@ def cmd_check(ctx: Context, out: TextIO) -> int:
         print(f"{path}: {len(e.problems)} {noun}.", file=sys.stderr)
         return 2
     chained = sum(1 for role in catalogue if role.via)
+    count = len(catalogue.includes)
+    included = f", with {count} included file{'s' if count != 1 else ''}" if count else ""
     out.write(
         f"{inert(str(path))}: OK, {len(catalogue.accounts)} accounts, {len(catalogue)} roles "
-        f"({chained} chained), {len(catalogue.session_names)} named session-name templates.\n"
+        f"({chained} chained), {len(catalogue.session_names)} named session-name templates"
+        f"{included}.\n"
     )
     return 0

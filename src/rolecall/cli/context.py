@@ -153,7 +153,9 @@ class Context:
         options = self.assume_options()
         session, key = self._session(catalogue, role, options, used_by)
         if memo and options.use_cache and options.mfa_code is None:
-            hit_memo.remember(self.argv, self.env, identity, role.arn, key, session)
+            hit_memo.remember(
+                self.argv, self.env, identity, role.arn, key, session, catalogue.includes
+            )
         return role, session
 
     def _session(

@@ -124,6 +124,14 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="print the result and the report; write nothing"
     )
     group.add_argument(
+        "--include",
+        metavar="TEAM_FILE",
+        action="append",
+        default=[],
+        help="include the team catalogue TEAM_FILE (write `include = [...]`) and leave out the "
+        "accounts it defines instead of copying them (repeatable)",
+    )
+    group.add_argument(
         "--drop-comments",
         action="store_true",
         help="allow --merge into a catalogue with comments (they cannot be kept)",
@@ -299,10 +307,17 @@ class _Output:
 
 
 def _build(ctx: Context, draft: Draft, output: _Output) -> ImportResult:
-    from rolecall.core.importers import build
+    from rolecall.core.importers import build, team
 
+    entries = []
+    for given in ctx.args.include:
+        path = Path(given).expanduser()
+        entry, loaded = team.load_team(path, output.path)
+        team.refuse_copies(output.existing, loaded, str(path))
+        draft = team.hand_over(draft, loaded, str(path))
+        entries.append(entry)
     file = str(output.path) if output.path is not None else "<stdout>"
-    return build(draft, output.existing, file, prune=bool(ctx.args.prune))
+    return build(draft, output.existing, file, prune=bool(ctx.args.prune), include=entries)
 
 
 def _emit(ctx: Context, out: TextIO, result: ImportResult, output: _Output) -> None:

@@ -25,6 +25,7 @@ COMMANDS = frozenset(
         "forget",
         "journal",
         "prompt",
+        "completion",
         "demo",
         "import",
         "login",
@@ -68,10 +69,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         from rolecall.cli import sessions
 
         sessions.register(commands, wanted)
-    if only in (None, "prompt"):
+    if only in (None, "prompt", "completion"):
         from rolecall.cli import shell_integration
 
-        shell_integration.register(commands, wanted)
+        shell_integration.register(commands, wanted, build_parser)
     if only in (None, "demo"):
         from rolecall.cli import tui
 

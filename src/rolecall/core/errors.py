@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from rolecall.core.text import show
-
 
 class RolecallError(Exception):
     """An expected failure, told as one human sentence plus an optional hint.
@@ -38,6 +36,8 @@ class AmbiguousTarget(UsageError):
     """A target query matches more than one role."""
 
     def __init__(self, query: str, candidates: list[str]) -> None:
+        from rolecall.core.text import show  # deferred: `re` is not on the cache-hit path
+
         super().__init__(
             f"{show(query)} matches {len(candidates)} roles.",
             hint="add a word to the query, or name the role as ACCOUNT/ROLE",

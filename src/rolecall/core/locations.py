@@ -20,17 +20,60 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from collections.abc import Mapping
-from pathlib import Path
-from typing import NamedTuple
 
 from rolecall.core.errors import RolecallError
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs the fast path ~3 ms
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+    from pathlib import Path
+    from typing import TypeVar
+
+    _P = TypeVar("_P", str, Path)
 
 APP = "rolecall"
 
 
-class Locations(NamedTuple):
-    """The directories rolecall reads and writes."""
+def directories(env: Mapping[str, str]) -> tuple[str, str, str] | None:
+    """The config, cache and state directories as strings, or None where platformdirs decides.
+
+    The one place these rules live. It imports nothing (the cache-hit fast path calls it
+    without pathlib); `Locations.from_env` wraps its answer in `Path`s.
+    """
+    home = env.get("ROLECALL_HOME")
+    if home:
+        root = os.path.expanduser(home)
+        return (
+            os.path.join(root, "config"),
+            os.path.join(root, "cache"),
+            os.path.join(root, "state"),
+        )
+    if not sys.platform.startswith("linux"):
+        return None
+    # The XDG base directories, as platformdirs computes them on Linux, without its 5 ms import
+    # on every credential_process call.
+    user = env.get("HOME") or os.path.expanduser("~")
+
+    def xdg(variable: str, default: str) -> str:
+        value = env.get(variable, "")
+        return os.path.join(value if value.startswith("/") else os.path.join(user, default), APP)
+
+    return (
+        xdg("XDG_CONFIG_HOME", ".config"),
+        xdg("XDG_CACHE_HOME", ".cache"),
+        xdg("XDG_STATE_HOME", ".local/state"),
+    )
+
+
+class Locations:
+    """The directories rolecall reads and writes (immutable, compared by value).
+
+    A plain class rather than a `NamedTuple`: this module is on the cache-hit fast path,
+    which must not import `typing`'s run time or `pathlib` (`from_env` imports it on use).
+    """
+
+    __slots__ = ("cache_dir", "config_dir", "state_dir")
 
     config_dir: Path
     """Holds the default catalogue `accounts.toml` and user settings."""
@@ -39,27 +82,37 @@ class Locations(NamedTuple):
     state_dir: Path
     """The state file (favourites, usage) and the journal."""
 
+    def __init__(self, config_dir: Path, cache_dir: Path, state_dir: Path) -> None:
+        object.__setattr__(self, "config_dir", config_dir)
+        object.__setattr__(self, "cache_dir", cache_dir)
+        object.__setattr__(self, "state_dir", state_dir)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Locations is immutable ({name})")
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter((self.config_dir, self.cache_dir, self.state_dir))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Locations) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return (
+            f"Locations(config_dir={self.config_dir!r}, cache_dir={self.cache_dir!r}, "
+            f"state_dir={self.state_dir!r})"
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Locations:
         """Locations from `ROLECALL_HOME`, else the platform's user directories."""
-        home = env.get("ROLECALL_HOME")
-        if home:
-            root = Path(home).expanduser()
-            return cls(root / "config", root / "cache", root / "state")
-        if sys.platform.startswith("linux"):
-            # The XDG base directories, as platformdirs computes them on Linux, without its
-            # 5 ms import on every credential_process call.
-            user = Path(env.get("HOME") or Path.home())
+        from pathlib import Path
 
-            def xdg(variable: str, default: str) -> Path:
-                value = env.get(variable, "")
-                return Path(value) if value.startswith("/") else user / default
-
-            return cls(
-                xdg("XDG_CONFIG_HOME", ".config") / APP,
-                xdg("XDG_CACHE_HOME", ".cache") / APP,
-                xdg("XDG_STATE_HOME", ".local/state") / APP,
-            )
+        found = directories(env)
+        if found is not None:
+            return cls(*(Path(d) for d in found))
         import platformdirs  # macOS, Windows, ...: their own conventions
 
         return cls(
@@ -97,12 +150,19 @@ def catalogue_path(explicit: str | None, env: Mapping[str, str], locations: Loca
     the user names is held to that rule for the file alone: where they keep it (a checkout, a
     shared drive) is their choice, but a file someone else owns or may write is still refused.
     """
+    from pathlib import Path
+
+    return Path(catalogue_file(explicit, env, str(locations.config_dir)))
+
+
+def catalogue_file(explicit: str | None, env: Mapping[str, str], config_dir: str) -> str:
+    """`catalogue_path` as a string, without pathlib (the cache-hit fast path's form)."""
     if explicit:
-        return check_trusted(Path(explicit).expanduser(), ancestors=False)
+        return check_trusted(os.path.expanduser(explicit), ancestors=False)
     from_env = env.get("ROLECALL_CATALOGUE")
     if from_env:
-        return check_trusted(Path(from_env).expanduser(), ancestors=False)
-    return check_trusted(locations.default_catalogue)
+        return check_trusted(os.path.expanduser(from_env), ancestors=False)
+    return check_trusted(os.path.join(config_dir, "accounts.toml"))
 
 
 _HINT_FOREIGN = "point ROLECALL_HOME at a directory of your own"
@@ -112,7 +172,7 @@ class UntrustedPath(RolecallError):
     """A settings, catalogue or state path that another user could change."""
 
 
-def check_trusted(path: Path, *, ancestors: bool = True) -> Path:
+def check_trusted(path: _P, *, ancestors: bool = True) -> _P:
     """Return `path` if it, and with `ancestors` every directory above it, is safe to trust.
 
     Raises `UntrustedPath` naming the first offending path and the fix.

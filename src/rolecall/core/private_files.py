@@ -10,12 +10,14 @@ directory is refused instead of blocking the open before the checks can run.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
-from pathlib import Path
 
 from rolecall.core.errors import RolecallError
+
+TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: the cache-hit fast path reads through here
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class UnsafeDirectory(RolecallError):
@@ -34,8 +36,10 @@ def ensure_private_dir(path: Path) -> Path:
         missing.append(ancestor)
         ancestor = ancestor.parent
     for directory in reversed(missing):  # every directory we create is private
-        with contextlib.suppress(FileExistsError):  # another process won the race
+        try:  # noqa: SIM105 -- contextlib is not on the cache-hit fast path
             directory.mkdir(mode=0o700)
+        except FileExistsError:  # another process won the race
+            pass
     info = path.lstat()
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise UnsafeDirectory(
@@ -69,8 +73,10 @@ def write_private(path: Path, data: bytes) -> None:
     except BaseException:
         if fd >= 0:
             os.close(fd)
-        with contextlib.suppress(FileNotFoundError):
+        try:  # noqa: SIM105 -- contextlib is not on the cache-hit fast path
             tmp.unlink()
+        except FileNotFoundError:
+            pass
         raise
 
 
@@ -95,7 +101,7 @@ def append_private(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
-def open_private(path: Path) -> int | None:
+def open_private(path: str | os.PathLike[str]) -> int | None:
     """A read-only descriptor for `path` if it is a regular 0600-or-tighter file of ours.
 
     Opened non-blocking, so that a FIFO (or device) in its place is rejected by the checks
@@ -117,7 +123,7 @@ def open_private(path: Path) -> int | None:
     return None
 
 
-def read_private(path: Path) -> bytes | None:
+def read_private(path: str | os.PathLike[str]) -> bytes | None:
     """Return the bytes of `path` if it is a regular 0600-or-tighter file of ours, else None."""
     fd = open_private(path)
     if fd is None:

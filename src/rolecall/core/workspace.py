@@ -22,6 +22,7 @@ from rolecall.core.naming.session_name import NameContext, local_user, short_hos
 from rolecall.core.settings import Settings, load_settings
 from rolecall.core.state import State
 from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
+from rolecall.core.sts.cache_watch import CacheWatch
 from rolecall.core.sts.mfa import MfaLedger
 from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.sts.session_cache import SessionCache
@@ -39,6 +40,8 @@ def run_child(argv: Sequence[str], env: Mapping[str, str]) -> int:
         return subprocess.run(list(argv), env=dict(env), check=False).returncode
     except FileNotFoundError:
         return 127
+    except OSError:  # not executable, a directory...
+        return 126
 
 
 class ActiveSession(NamedTuple):
@@ -92,6 +95,8 @@ class Workspace:
             clock=clock,
         )
         self._callers: dict[str | None, str] = {}
+        self._watch = CacheWatch(locations.sessions_dir)
+        self._hops: set[str] = set()
 
     def name_context(
         self, variables: Mapping[str, str] | None = None, caller: str | None = None
@@ -106,6 +111,7 @@ class Workspace:
     def assume(self, role: Role, options: AssumeOptions) -> ActiveSession:
         """Assume `role` (blocking; run it in a thread). Raises RolecallError subclasses."""
         plan = self.assumer.plan(role, options)
+        self._hops.update(hop.key for hop in plan.hops[:-1])
         before = self.assumer.sts_calls
         session = self.assumer.assume(role, options)
         if self.assumer.sts_calls > before:
@@ -115,14 +121,33 @@ class Workspace:
         self.save_state()
         return ActiveSession(plan.target.key, session, options)
 
-    def cached_sessions(self) -> list[ActiveSession]:
-        """Sessions in the cache that have not expired (found at start)."""
-        now = self.clock()
+    def session_changes(self) -> list[ActiveSession] | None:
+        """Every session in the cache for a role of the catalogue (expired ones and the
+        hops of chains included) when the cache may have changed since the last call; None
+        when it has not (one `stat`: cheap enough for every second)."""
+        if not self._watch.changed():
+            return None
         return [
             ActiveSession(key, session, None)
             for key, session in self.cache.entries()
-            if session.remaining(now) > 0 and self.catalogue.get(session.target) is not None
+            if self.catalogue.get(session.target) is not None
         ]
+
+    def hub_hops(self, sessions: Sequence[ActiveSession]) -> set[str]:
+        """The keys of `sessions` that are the first hops of chains: those of the chains
+        assumed here, and those whose role another cached session chains through."""
+        hubs: set[str] = set()
+        for active in sessions:
+            role = self.catalogue.get(active.session.target)
+            if role is not None and role.via:
+                hubs.update(hop.target for hop in self.catalogue.chain(role)[:-1])
+        return {a.key for a in sessions if a.key in self._hops or a.session.target in hubs}
+
+    def still_cached(self, active: ActiveSession) -> ActiveSession | None:
+        """`active` as the cache holds it now (renewed, maybe, by another process), or None
+        when it was forgotten (by any process) or has expired: check before using it."""
+        session = self.cache.get(active.key, margin=0)
+        return None if session is None else active._replace(session=session)
 
     def renewer(self, active: ActiveSession, window: int) -> Callable[[str | None], Session] | None:
         """A function renewing `active` once it has `window` seconds or less left (blocking;
@@ -236,29 +261,15 @@ class Workspace:
             self.journal.record("shell", active.session, program=program, server=True)
             return self.launcher([shell], served.env)
 
-    def tmux_window(self, active: ActiveSession) -> int:
-        """Open `rolecall shell` for the session's target in a new tmux window.
-
-        The window's rolecall reads the session from the cache: no secret is put in tmux's
-        argv or environment.
-        """
+    def tmux_window(self, active: ActiveSession, command: Sequence[str]) -> int:
+        """Run `command` (it becomes the session's shell) in a new tmux window named for the
+        target; tmux's exit status. Nothing secret goes on tmux's command line."""
         import shlex
-        import sys
 
-        target = active.session.target
-        argv = [sys.executable, "-m", "rolecall", "shell", target, "--nest"]
-        options = active.options
-        if options is not None:
-            if options.template:
-                argv += ["--template", options.template]
-            for name, value in options.variables.items():
-                argv += ["--var", f"{name}={value}"]
-        exports = ["ROLECALL_HOME", "ROLECALL_CATALOGUE", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL_STS"]
-        tmux = ["tmux", "new-window", "-n", target]
-        for name in exports:
-            if name in self.env:
-                tmux += ["-e", f"{name}={self.env[name]}"]
-        return self.launcher([*tmux, shlex.join(argv)], self.env)
+        shell = os.path.basename(self.env.get("SHELL") or "/bin/sh")
+        self.journal.record("shell", active.session, program=shell, window="tmux")
+        tmux = ["tmux", "new-window", "-n", active.session.target, shlex.join(command)]
+        return self.launcher(tmux, self.env)
 
     def console_link(self, role: Role, active: ActiveSession) -> str:
         """A fresh console sign-in link for the session (blocking: calls getSigninToken)."""

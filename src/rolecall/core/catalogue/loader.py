@@ -1,8 +1,10 @@
 """Catalogue validation: TOML text to frozen values, collecting every problem with its line.
 
-`parse_document` guards the TOML parser (size, line length, encoding, dotted-key length) and
-`_Loader` walks the document: accounts, roles, inheritance and `via` chains. The per-value
-rules are in `rules`, the key-path line scanners in `lines`.
+`read_document` guards the TOML parser (size, line length, encoding, dotted-key length) and
+`FileLoader` walks one file's document: accounts, roles and inheritance. `unique_accounts`
+and `link` work across every file of a catalogue (duplicates, `via` chains); `includes`
+drives them over the included files. The per-value rules are in `rules`, the key-path line
+scanners in `lines`.
 
 Only loaded on a cache miss or by `rolecall check`: a warm `rolecall list` never pays for
 tomllib, difflib or the validation patterns.
@@ -23,7 +25,6 @@ from rolecall.core.catalogue.model import (
     PARTITION_REGIONS,
     SCHEMA_VERSION,
     Account,
-    Catalogue,
     CatalogueError,
     Problem,
     Role,
@@ -54,8 +55,8 @@ MAX_KEY_PARTS = 64
 """Most dotted parts in one key or table header (`a.b.c` has 3); the catalogue needs 3."""
 
 
-def parse_document(data: bytes, file: str) -> Catalogue:
-    """Validate catalogue bytes; raise `CatalogueError` listing every problem."""
+def read_document(data: bytes, file: str) -> tuple[dict[str, Any], str]:
+    """Parse catalogue bytes as TOML, guarded; `(document, text)` or `CatalogueError`."""
     import tomllib  # deferred: a cache hit never parses TOML
 
     if len(data) > MAX_FILE_BYTES:
@@ -87,7 +88,7 @@ def parse_document(data: bytes, file: str) -> Catalogue:
             message = f"a key on line {overlong} has more than {MAX_KEY_PARTS} dotted parts."
             raise CatalogueError([Problem(file, "", overlong, None, message)])
     try:
-        document = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as e:
         message, line, column = toml_position(str(e))
         raise CatalogueError(
@@ -109,13 +110,25 @@ def parse_document(data: bytes, file: str) -> Catalogue:
         raise CatalogueError(
             [Problem(file, "", 1, None, f"a value is invalid: {inert(str(e))}.")]
         ) from e
-    return _Loader(file, text).load(document)
 
 
-class _Loader(FieldChecker):
-    """Walks a parsed TOML document, collecting every problem before giving up."""
+Pending = tuple[Role, str, dict[str, str], "FileLoader"]
+"""A validated role before `via` is linked: the role, its key path, the key paths of the
+settings it inherited, and the loader of its file (which reports its problems)."""
 
-    def load(self, document: dict[str, Any]) -> Catalogue:
+Loaded = tuple[Account, list[Pending], str, "FileLoader"]
+"""A validated account: the account, its roles, its key path and the loader of its file."""
+
+
+class FileLoader(FieldChecker):
+    """Validates one catalogue file, collecting every problem (at this file's lines).
+
+    The walk over the files of a catalogue (`includes`) calls `root`, then `session_names`
+    of every file, then `accounts` with the templates of the whole catalogue.
+    """
+
+    def root(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The top-level table, its keys and `version` checked."""
         root = self.table(document, "", ROOT_KEYS)
         version = root.get("version")
         if "version" not in root:
@@ -125,7 +138,10 @@ class _Loader(FieldChecker):
                 "version",
                 f"schema version {show(version)} is not supported; this rolecall reads version 1.",
             )
-        session_names = self.session_names(root.get("session_names", {}))
+        return root
+
+    def accounts(self, root: dict[str, Any], session_names: Mapping[str, str]) -> list[Loaded]:
+        """This file's valid accounts, with this file's `[defaults]` applied."""
         defaults = self.level(
             self.table(root.get("defaults", {}), "defaults", DEFAULT_KEYS),
             "defaults",
@@ -138,39 +154,17 @@ class _Loader(FieldChecker):
                 f"must be an array of tables ([[accounts]]), not {kind_of(raw_accounts)}.",
             )
             raw_accounts = []
-        accounts: list[Account] = []
-        pending: list[tuple[Role, str, dict[str, str]]] = []
-        names: dict[str, str] = {}
-        ids: dict[str, str] = {}
+        out: list[Loaded] = []
         for i, raw in enumerate(raw_accounts):
             key = f"accounts[{i}]"
             loaded = self.account(raw, key, defaults, session_names)
-            if loaded is None:
-                continue
-            account, roles = loaded
-            if account.name.lower() in names:
-                self.problem(
-                    join_key(key, "name"),
-                    f"account name {show(account.name)} is already used by "
-                    f"{names[account.name.lower()]}.",
-                )
-                continue
-            if account.id in ids:
-                self.problem(
-                    join_key(key, "id"),
-                    f"account id {account.id} is already used by {ids[account.id]}.",
-                    "one account per id; put all its roles under one [[accounts]]",
-                )
-                continue
-            names[account.name.lower()] = key
-            ids[account.id] = key
-            accounts.append(account)
-            pending.extend(roles)
-        linked = self.link(pending)
-        if self.problems:
-            self.problems.sort(key=lambda p: (p.line, p.key))
-            raise CatalogueError(self.problems)
-        return Catalogue.build(self.file, accounts, session_names, linked)
+            if loaded is not None:
+                out.append((loaded[0], loaded[1], key, self))
+        return out
+
+    def where(self, key: str) -> str:
+        """`file:line` of a key path, for messages that name another place."""
+        return f"{self.file}:{self.line_of(key)}"
 
     def session_names(self, raw: Any) -> dict[str, str]:
         table = self.table(raw, "session_names", ()) if not isinstance(raw, dict) else raw
@@ -193,7 +187,7 @@ class _Loader(FieldChecker):
         key: str,
         defaults: Mapping[str, Any],
         session_names: Mapping[str, str],
-    ) -> tuple[Account, list[tuple[Role, str, dict[str, str]]]] | None:
+    ) -> tuple[Account, list[Pending]] | None:
         if not isinstance(raw, dict):
             self.problem(key, f"must be a table, not {kind_of(raw)}.")
             return None
@@ -250,8 +244,10 @@ class _Loader(FieldChecker):
             raw_roles = []
         if len(self.problems) > before or name is None or account_id is None:
             return None
-        account = Account(name, account_id, region, region_partition, tags, description, color)
-        roles: list[tuple[Role, str, dict[str, str]]] = []
+        account = Account(
+            name, account_id, region, region_partition, tags, description, color, self.file
+        )
+        roles: list[Pending] = []
         seen: dict[str, str] = {}
         for j, raw_role in enumerate(raw_roles):
             role_key = f"{key}.roles[{j}]"
@@ -277,7 +273,7 @@ class _Loader(FieldChecker):
         inherited: Mapping[str, Any],
         account_via: str | None,
         session_names: Mapping[str, str],
-    ) -> tuple[Role, str, dict[str, str]] | None:
+    ) -> Pending | None:
         if not isinstance(raw, dict):
             self.problem(key, f"must be a table, not {kind_of(raw)}.")
             return None
@@ -344,64 +340,100 @@ class _Loader(FieldChecker):
             description=description or account.description,
             color=account.color,
         )
-        return role, key, {"duration": duration_key}
+        return role, key, {"duration": duration_key}, self
 
-    def link(self, pending: list[tuple[Role, str, dict[str, str]]]) -> list[Role]:
-        """Resolve `via` references, refuse dangling ones and loops, cap chained durations."""
-        by_target: dict[str, Role] = {}
-        for role, _, _ in pending:
-            by_target[role.target.lower()] = role
-            by_target[f"{role.account_id}/{role.name}".lower()] = role
-        by_account: dict[str, list[str]] = {}
-        for role, _, _ in pending:
-            by_account.setdefault(role.account.lower(), []).append(role.target)
-        linked: list[Role] = []
-        resolved_via: dict[str, str | None] = {}
-        for role, key, keys in pending:
-            via = role.via
-            if via is not None:
-                target = by_target.get(via.lower())
-                if target is None:
-                    close = self.suggest_target(via, by_account)
-                    self.problem(
-                        join_key(key, "via"),
-                        f"via {show(via)} names no role of this catalogue.",
-                        f"did you mean '{close}'?" if close else "write it as ACCOUNT/ROLE",
+
+def unique_accounts(loaded: list[Loaded]) -> tuple[list[Account], list[Pending]]:
+    """The accounts whose name and id no earlier account has, and their roles.
+
+    A name or id used twice (in one file or across included files) is reported at the second
+    place, naming the first by key path and `file:line`.
+    """
+    accounts: list[Account] = []
+    pending: list[Pending] = []
+    names: dict[str, tuple[str, FileLoader]] = {}
+    ids: dict[str, tuple[str, FileLoader]] = {}
+    for account, roles, key, loader in loaded:
+        first = names.get(account.name.lower())
+        if first is not None:
+            loader.problem(
+                join_key(key, "name"),
+                f"account name {show(account.name)} is already used by {first[0]} "
+                f"at {first[1].where(first[0])}.",
+            )
+            continue
+        first = ids.get(account.id)
+        if first is not None:
+            loader.problem(
+                join_key(key, "id"),
+                f"account id {account.id} is already used by {first[0]} "
+                f"at {first[1].where(first[0])}.",
+                "one account per id; put all its roles under one [[accounts]]",
+            )
+            continue
+        names[account.name.lower()] = ids[account.id] = (key, loader)
+        accounts.append(account)
+        pending.extend(roles)
+    return accounts, pending
+
+
+def link(pending: list[Pending]) -> list[Role]:
+    """Resolve `via` references, refuse dangling ones and loops, cap chained durations."""
+    by_target: dict[str, Role] = {}
+    for role, _, _, _ in pending:
+        by_target[role.target.lower()] = role
+        by_target[f"{role.account_id}/{role.name}".lower()] = role
+    by_account: dict[str, list[str]] = {}
+    for role, _, _, _ in pending:
+        by_account.setdefault(role.account.lower(), []).append(role.target)
+    linked: list[Role] = []
+    resolved_via: dict[str, str | None] = {}
+    for role, key, keys, loader in pending:
+        via = role.via
+        if via is not None:
+            target = by_target.get(via.lower())
+            if target is None:
+                close = loader.suggest_target(via, by_account)
+                loader.problem(
+                    join_key(key, "via"),
+                    f"via {show(via)} names no role of this catalogue.",
+                    f"did you mean '{close}'?" if close else "write it as ACCOUNT/ROLE",
+                )
+                continue
+            via = target.target
+            if role.duration > CHAINED_MAX_DURATION:
+                if keys["duration"].startswith("defaults") or not keys["duration"]:
+                    # [defaults] are for direct roles; a chained one quietly gets the cap.
+                    role = role._replace(duration=CHAINED_MAX_DURATION)  # noqa: PLW2901
+                else:
+                    loader.problem(
+                        keys["duration"],
+                        f"{format_duration(role.duration)} is too long for a chained role "
+                        f"(via {via}); AWS allows at most 1h.",
+                        'set duration = "1h" or less on this role',
                     )
                     continue
-                via = target.target
-                if role.duration > CHAINED_MAX_DURATION:
-                    if keys["duration"].startswith("defaults") or not keys["duration"]:
-                        # [defaults] are for direct roles; a chained one quietly gets the cap.
-                        role = role._replace(duration=CHAINED_MAX_DURATION)  # noqa: PLW2901
-                    else:
-                        self.problem(
-                            keys["duration"],
-                            f"{format_duration(role.duration)} is too long for a chained role "
-                            f"(via {via}); AWS allows at most 1h.",
-                            'set duration = "1h" or less on this role',
-                        )
-                        continue
-            resolved_via[role.target] = via
-            linked.append(role._replace(via=via))
-        keys_of = {role.target: key for role, key, _ in pending}
-        # Each role is walked once: "done" roles are known to end at a root (or a reported
-        # loop), so a long chain costs O(n), not O(n^2).
-        done: set[str] = set()
-        for role in linked:
-            path: list[str] = []
-            on_path: set[str] = set()
-            current: str | None = role.target
-            while current is not None and current not in done and current not in on_path:
-                path.append(current)
-                on_path.add(current)
-                current = resolved_via.get(current)
-            if current is not None and current in on_path:
-                loop = path[path.index(current) :]
-                self.problem(
-                    join_key(keys_of[current], "via"),
-                    "via chain loops: " + " → ".join([*loop, current]) + ".",
-                    "one role in the loop must use a source_profile instead",
-                )
-            done.update(path)
-        return linked
+        resolved_via[role.target] = via
+        linked.append(role._replace(via=via))
+    keys_of = {role.target: (key, loader) for role, key, _, loader in pending}
+    # Each role is walked once: "done" roles are known to end at a root (or a reported
+    # loop), so a long chain costs O(n), not O(n^2).
+    done: set[str] = set()
+    for role in linked:
+        path: list[str] = []
+        on_path: set[str] = set()
+        current: str | None = role.target
+        while current is not None and current not in done and current not in on_path:
+            path.append(current)
+            on_path.add(current)
+            current = resolved_via.get(current)
+        if current is not None and current in on_path:
+            loop = path[path.index(current) :]
+            key, loader = keys_of[current]
+            loader.problem(
+                join_key(key, "via"),
+                "via chain loops: " + " → ".join([*loop, current]) + ".",
+                "one role in the loop must use a source_profile instead",
+            )
+        done.update(path)
+    return linked

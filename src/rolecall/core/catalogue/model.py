@@ -1,11 +1,12 @@
 """The catalogue model: accounts and roles as frozen typed values, and the loaded `Catalogue`.
 
-Also the catalogue's constants and small pure helpers (durations, partitions) and the problem
-types (`Problem`, `CatalogueError`). Reading a file lives elsewhere: `loader` validates TOML
-(schema version 1) into these values, `store` loads a file through the parsed-catalogue cache.
+Also the catalogue's constants and small pure helpers (durations, partitions); the problem
+types (`Problem`, `CatalogueError`) live in `problems` and are re-exported here. Reading a
+file lives elsewhere: `loader` validates TOML (schema version 1) into these values, `includes`
+walks the files a catalogue includes, `store` loads through the parsed-catalogue cache.
 
-On the warm fast path, so it imports only `re`, `bisect`, `typing` and `rolecall.core.errors`
-and `text` (`Role.facts` imports the session-name module when it is first used).
+On the warm fast path, so it imports only `re`, `bisect`, `typing`, `rolecall.core.errors`,
+`text` and `problems` (`Role.facts` imports the session-name module when it is first used).
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from rolecall.core.errors import AmbiguousTarget, RolecallError, TargetNotFound
-from rolecall.core.text import inert, show
+# Re-exported: callers import the problem types from the model.
+from rolecall.core.catalogue.problems import CatalogueError as CatalogueError  # noqa: PLC0414
+from rolecall.core.catalogue.problems import Problem as Problem  # noqa: PLC0414
+from rolecall.core.errors import AmbiguousTarget, TargetNotFound
+from rolecall.core.text import show
 
 if TYPE_CHECKING:
     from rolecall.core.naming.session_name import RoleFacts
@@ -73,6 +77,8 @@ class Account(NamedTuple):
     tags: tuple[str, ...]
     description: str
     color: str | None
+    file: str = ""
+    """The catalogue file that defines the account (an included one, or the catalogue)."""
 
 
 class Role(NamedTuple):
@@ -153,6 +159,10 @@ def search_line(role: Role) -> str:
     ).lower()
 
 
+FileIdentity = tuple[str, int, int, int, int, int]
+"""An included file as read: `(path, device, inode, size, mtime_ns, ctime_ns)`."""
+
+
 class PackedRows(Protocol):
     """Rows kept serialised and decoded one at a time (what the cache in `store` provides)."""
 
@@ -164,45 +174,9 @@ class PackedRows(Protocol):
         """Every row, decoded."""
         ...
 
-
-class Problem(NamedTuple):
-    """One thing wrong with a catalogue file."""
-
-    file: str
-    key: str
-    """Dotted key path, e.g. `accounts[3].roles[1].duration` (empty for the whole file)."""
-    line: int
-    column: int | None
-    message: str
-    hint: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" + (f":{self.column}" if self.column else "")
-        key = f" {self.key}:" if self.key else ""
-        hint = f" (hint: {self.hint})" if self.hint else ""
-        return inert(f"{where}:{key} {self.message}{hint}")
-
-
-class CatalogueError(RolecallError):
-    """A catalogue cannot be used; `problems` lists every problem found, in file order."""
-
-    exit_code = 2
-
-    def __init__(self, problems: list[Problem]) -> None:
-        assert problems
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        super().__init__(str(first) + more, hint="run `rolecall check` to see every problem")
-        self.problems = tuple(problems)
-        """Every problem found, in file order."""
-        self.file = first.file
-        """The catalogue file."""
-        self.key = first.key
-        """Dotted key path of the first problem."""
-        self.line = first.line
-        """Line of the first problem (1-based)."""
-        self.column = first.column
-        """Column of the first problem, when the TOML parser gives one."""
+    def items(self, indexes: Sequence[int]) -> list[Any]:
+        """The rows at `indexes` (ascending), decoded: one read for neighbouring rows."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +198,7 @@ class Catalogue:
         "_lines",
         "_roles",
         "_starts",
+        "includes",
         "path",
         "session_names",
     )
@@ -237,9 +212,12 @@ class Catalogue:
         roles: list[Role | None],
         packed: PackedRows | None = None,
         starts: Sequence[int] | None = None,
+        includes: tuple[FileIdentity, ...] = (),
     ) -> None:
         self.path = path
         """The file this catalogue was read from."""
+        self.includes = includes
+        """Every included file as it was read (`FileIdentity`); a change to any is a change."""
         self.session_names = session_names
         """Named templates from `[session_names]`, in file order."""
         self._accounts = accounts
@@ -256,10 +234,11 @@ class Catalogue:
         accounts: Sequence[Account],
         session_names: dict[str, str],
         roles: list[Role],
+        includes: tuple[FileIdentity, ...] = (),
     ) -> Catalogue:
         """A catalogue from freshly validated values."""
         lines = "".join(search_line(r) + "\n" for r in roles).encode()
-        return cls(path, tuple(accounts), session_names, lines, list(roles))
+        return cls(path, tuple(accounts), session_names, lines, list(roles), includes=includes)
 
     def __len__(self) -> int:
         return len(self._roles)
@@ -347,7 +326,22 @@ class Catalogue:
 
     def search(self, query: str) -> list[Role]:
         """Roles for which every word of `query` occurs (case-insensitive), in file order."""
-        return [self._role(i) for i in self.indexes(query)]
+        return self.roles_at(self.indexes(query))
+
+    def roles_at(self, indexes: Sequence[int]) -> list[Role]:
+        """The roles at `indexes` (ascending, as `indexes` returns them).
+
+        Roles not decoded yet are read together (`PackedRows.items`: one read per run of
+        neighbouring rows), so `rolecall list` pays no read per printed row.
+        """
+        roles = self._roles
+        missing = [i for i in indexes if roles[i] is None]
+        if missing:
+            assert self._index is not None
+            make = Role._make
+            for i, row in zip(missing, self._index.items(missing), strict=True):
+                roles[i] = make(row)
+        return [roles[i] for i in indexes]  # type: ignore[misc]  # every one is decoded now
 
     def role_at(self, index: int) -> Role:
         """The role at position `index` (file order)."""

@@ -2,7 +2,7 @@
 
 `FieldChecker` collects problems (each with its line) and checks one value at a time: typed
 getters, durations, templates, the inheritable settings of a level and session tags. The
-document walk that uses it is `loader._Loader`. Only imported on a cache miss or by
+document walk that uses it is `loader.FileLoader`. Only imported on a cache miss or by
 `rolecall check`.
 """
 
@@ -54,7 +54,7 @@ INHERITED = (
     "external_id",
     "console",
 )
-ROOT_KEYS = ("version", "defaults", "session_names", "accounts")
+ROOT_KEYS = ("version", "include", "defaults", "session_names", "accounts")
 DEFAULT_KEYS = INHERITED
 ACCOUNT_KEYS = (
     "name",

@@ -20,10 +20,11 @@ TOML and `merge_repairs` repairs what the validator refused.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rolecall.core.catalogue.model import Catalogue, CatalogueError
+from rolecall.core.catalogue.model import SCHEMA_VERSION, Catalogue, CatalogueError
 from rolecall.core.catalogue.store import parse
 from rolecall.core.importers.draft import Draft, Skipped
 from rolecall.core.importers.errors import ImportFailed, ImportSourceError
@@ -68,13 +69,25 @@ class ImportResult:
     report: ImportReport
 
 
-def build(draft: Draft, existing: str | None, file: str, *, prune: bool = False) -> ImportResult:
+def build(
+    draft: Draft,
+    existing: str | None,
+    file: str,
+    *,
+    prune: bool = False,
+    include: Sequence[str] = (),
+) -> ImportResult:
     """Turn `draft` into catalogue TOML, merged into `existing` (catalogue text) if given.
 
-    `file` names the catalogue in messages. Raises `ImportSourceError` if `existing` is not a
-    valid catalogue (nothing is merged into a broken file).
+    `file` names the catalogue in messages (and relative includes start from its directory).
+    `include` entries are added to the catalogue's `include` (`team.hand_over` has left
+    their accounts out of `draft`). Raises `ImportSourceError` if `existing` is not a valid
+    catalogue (nothing is merged into a broken file).
     """
     base = _existing_document(existing, file) if existing is not None else None
+    reformatted = existing is not None and base is not None and render(base) != existing
+    if include:
+        base = _with_includes(base, include)
     accounts = copy.deepcopy(draft.accounts)  # repairs drop fields; the caller's draft stays
     skipped = list(draft.skipped)
     notes = list(draft.notes)
@@ -108,13 +121,22 @@ def build(draft: Draft, existing: str | None, file: str, *, prune: bool = False)
             removed=tuple(merged.removed),
             skipped=tuple([*skipped, *merged.skipped]),
             notes=tuple(notes),
-            reformatted=existing is not None and base is not None and render(base) != existing,
+            reformatted=reformatted,
         )
         return ImportResult(text, catalogue, report)
     raise ImportFailed(
         "the imported catalogue still did not pass check after many repairs.",
         hint="this is a bug in rolecall import; please report it with the source",
     )
+
+
+def _with_includes(base: dict[str, Any] | None, include: Sequence[str]) -> dict[str, Any]:
+    """`base` (None: a fresh catalogue) with `include` entries added, right after `version`."""
+    doc: dict[str, Any] = base if base is not None else {"version": SCHEMA_VERSION}
+    entries: list[str] = list(doc.get("include", []))
+    entries += [entry for entry in include if entry not in entries]
+    rest = {key: value for key, value in doc.items() if key not in ("version", "include")}
+    return {"version": doc.get("version", SCHEMA_VERSION), "include": entries, **rest}
 
 
 def _existing_document(text: str, file: str) -> dict[str, Any]:

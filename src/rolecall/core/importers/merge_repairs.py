@@ -84,9 +84,10 @@ def inherited_notes(catalogue: Catalogue, merged: Merged) -> list[str]:
         role = catalogue.get(target)
         if role is None:
             continue
-        if intent.via is None and role.via is not None:
+        chained = intent.via is not None or "via" in intent.fields  # (a team file's role)
+        if not chained and role.via is not None:
             notes.append(f"{target} chains through {role.via}, which its account sets (via).")
-        elif intent.via is None and role.source_profile != intent.fields.get("source_profile"):
+        elif not chained and role.source_profile != intent.fields.get("source_profile"):
             meant = intent.fields.get("source_profile")
             notes.append(
                 f"{target} uses source_profile {show(role.source_profile)} from the catalogue; "

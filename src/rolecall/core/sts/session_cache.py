@@ -21,16 +21,27 @@ from typing import Any, NamedTuple
 from rolecall.core.credentials import Credentials, Secret, Session, parse_rfc3339, rfc3339
 from rolecall.core.errors import RolecallError
 from rolecall.core.private_files import ensure_private_dir, read_private, write_private
+from rolecall.core.sts.session_file import (
+    DEFAULT_MARGIN,
+    FORMAT,
+    MIN_REUSE,
+    check_document,
+    effective_margin,
+    sha256_hex,
+)
 
-DEFAULT_MARGIN = 15 * 60
-"""Reuse a cached session only while it has more than this left. botocore refreshes
-credentials 15 minutes before expiry, so handing out less would make every botocore call
-re-run `credential_process`."""
+__all__ = [
+    "DEFAULT_MARGIN",
+    "MIN_REUSE",
+    "CachedSession",
+    "SessionCache",
+    "cache_key",
+    "effective_margin",
+    "sha256_hex",
+]
 
 LOCK_TIMEOUT = 10.0
 """How long to wait for another process that is refreshing the same key."""
-
-_FORMAT = 1
 
 
 class CacheLocked(RolecallError):
@@ -41,37 +52,6 @@ def cache_key(material: dict[str, Any]) -> str:
     """A file-safe key for everything that makes two sessions different."""
     text = json.dumps(material, sort_keys=True, separators=(",", ":"))
     return sha256_hex(text.encode())[:40]
-
-
-def sha256_hex(data: bytes) -> str:
-    """SHA-256 hex digest, from the cheapest implementation this Python has."""
-    # The built-in SHA-256 module imports in ~0.1 ms; hashlib loads OpenSSL (~3 ms), which a
-    # cache hit on the credential_process path would pay on every botocore refresh.
-    import importlib
-
-    for name in ("_sha256", "_sha2", "hashlib"):  # CPython <= 3.11, 3.12+, anything else
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        return str(module.sha256(data).hexdigest())
-    raise RuntimeError("no SHA-256 implementation")
-
-
-MIN_REUSE = 60
-"""A fresh session is worth the margin only if it can then be reused for at least this long."""
-
-
-def effective_margin(margin: int, duration: int) -> int:
-    """The reuse margin for a session of `duration` seconds.
-
-    Whenever a fresh session would have more than the margin left, the margin holds: botocore
-    treats credentials inside its 15-minute window as stale and runs `credential_process`
-    again on every call, so handing it such a session costs a process per AWS call. Only a
-    session too short for that (a 15-minute one under a 15-minute margin) is reused for its
-    first half instead.
-    """
-    return margin if duration > margin + MIN_REUSE else duration // 2
 
 
 class CachedSession(NamedTuple):
@@ -199,7 +179,7 @@ class SessionCache:
 def _encode(session: Session, duration: int) -> bytes:
     creds = session.credentials
     document = {
-        "format": _FORMAT,
+        "format": FORMAT,
         "target": session.target,
         "role_arn": session.role_arn,
         "session_name": session.session_name,
@@ -218,38 +198,24 @@ def _encode(session: Session, duration: int) -> bytes:
     return json.dumps(document, indent=1).encode()
 
 
-def _string(document: dict[str, Any], key: str) -> str:
-    value = document[key]
-    if not isinstance(value, str) or not value:
-        raise TypeError(key)
-    return value
-
-
 def _decode(document: Any) -> CachedSession:
-    if not isinstance(document, dict) or document.get("format") != _FORMAT:
-        raise TypeError("format")
+    document = check_document(document)
     creds = document["credentials"]
-    if not isinstance(creds, dict):
-        raise TypeError("credentials")
     source_identity = document.get("source_identity")
-    if source_identity is not None and not isinstance(source_identity, str):
-        raise TypeError("source_identity")
     duration = document["duration"]
-    if type(duration) is not int:
-        raise TypeError("duration")
     session = Session(
-        target=_string(document, "target"),
-        role_arn=_string(document, "role_arn"),
-        session_name=_string(document, "session_name"),
+        target=document["target"],
+        role_arn=document["role_arn"],
+        session_name=document["session_name"],
         source_identity=source_identity,
-        assumed_role_arn=_string(document, "assumed_role_arn"),
-        region=_string(document, "region"),
-        issued_at=parse_rfc3339(_string(document, "issued_at")),
+        assumed_role_arn=document["assumed_role_arn"],
+        region=document["region"],
+        issued_at=parse_rfc3339(document["issued_at"]),
         credentials=Credentials(
-            access_key_id=_string(creds, "AccessKeyId"),
-            secret_access_key=Secret(_string(creds, "SecretAccessKey")),
-            session_token=Secret(_string(creds, "SessionToken")),
-            expiration=parse_rfc3339(_string(creds, "Expiration")),
+            access_key_id=creds["AccessKeyId"],
+            secret_access_key=Secret(creds["SecretAccessKey"]),
+            session_token=Secret(creds["SessionToken"]),
+            expiration=parse_rfc3339(creds["Expiration"]),
         ),
     )
     return CachedSession(session, duration)
