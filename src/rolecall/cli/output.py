@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rolecall.core.shell.prompt import remaining as remaining_text
 from rolecall.core.text import has_unsafe, inert
 
 
@@ -26,11 +27,4 @@ def columns(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "".join(inert(line) + "\n" for line in texts)
 
 
-def remaining_text(seconds: float) -> str:
-    """`1h12m`, `42m`, `30s`, or `expired`."""
-    if seconds <= 0:
-        return "expired"
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    minutes = int(seconds // 60)
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+__all__ = ["columns", "remaining_text"]

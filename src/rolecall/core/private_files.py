@@ -101,11 +101,12 @@ def append_private(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
-def open_private(path: str | os.PathLike[str]) -> int | None:
+def open_private(path: str | os.PathLike[str], *, any_mode: bool = False) -> int | None:
     """A read-only descriptor for `path` if it is a regular 0600-or-tighter file of ours.
 
     Opened non-blocking, so that a FIFO (or device) in its place is rejected by the checks
-    instead of blocking the open; the descriptor returned is blocking again.
+    instead of blocking the open; the descriptor returned is blocking again. `any_mode`
+    accepts a file of ours whatever its mode (files other tools wrote, e.g. the AWS CLI's).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
@@ -114,7 +115,7 @@ def open_private(path: str | os.PathLike[str]) -> int | None:
     try:
         info = os.fstat(fd)
         ours = stat.S_ISREG(info.st_mode) and info.st_uid == os.getuid()
-        if ours and not info.st_mode & 0o077:
+        if ours and (any_mode or not info.st_mode & 0o077):
             os.set_blocking(fd, True)
             return fd
     except OSError:
@@ -123,9 +124,10 @@ def open_private(path: str | os.PathLike[str]) -> int | None:
     return None
 
 
-def read_private(path: str | os.PathLike[str]) -> bytes | None:
-    """Return the bytes of `path` if it is a regular 0600-or-tighter file of ours, else None."""
-    fd = open_private(path)
+def read_private(path: str | os.PathLike[str], *, any_mode: bool = False) -> bytes | None:
+    """Return the bytes of `path` if it is a regular 0600-or-tighter file of ours, else None
+    (`any_mode`: whatever its mode, as for `open_private`)."""
+    fd = open_private(path, any_mode=any_mode)
     if fd is None:
         return None
     with open(fd, "rb") as stream:  # one read, sized from fstat; closes the descriptor

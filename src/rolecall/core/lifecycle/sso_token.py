@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rolecall.core.errors import RolecallError, UsageError
-from rolecall.core.private_files import UnsafeDirectory, write_private
+from rolecall.core.private_files import UnsafeDirectory, read_private, write_private
 from rolecall.core.text import inert
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -184,7 +183,7 @@ class TokenCache:
 
     def read(self, key: str) -> dict[str, Any] | None:
         """The document under `key`, if it is a regular file of ours holding JSON."""
-        data = _read_own(self.path(key))
+        data = read_private(self.path(key), any_mode=True)  # the AWS CLI may leave 0644
         if data is None:
             return None
         try:
@@ -243,22 +242,3 @@ def _dumps(document: Any) -> str:
     return json.dumps(
         document, default=lambda v: format_time(v) if isinstance(v, datetime) else str(v)
     )
-
-
-def _read_own(path: Path) -> bytes | None:
-    """The bytes of `path` if it is a regular file owned by us (no symlink, FIFO, device)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
-            return None
-        os.set_blocking(fd, True)
-        with os.fdopen(os.dup(fd), "rb") as stream:
-            return stream.read(1 << 20)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
