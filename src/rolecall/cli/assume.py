@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from rolecall.cli.context import Context, confirm_guarded
 from rolecall.cli.options import Commands, Wanted, assume_command
-from rolecall.core.errors import RolecallError, UsageError
+from rolecall.core.errors import CommandFailed, UsageError
 from rolecall.core.text import inert
 
 if TYPE_CHECKING:
@@ -206,16 +206,6 @@ def replace_process(command: list[str], env: dict[str, str], session: Session) -
     sys.stderr.flush()
     try:
         os.execvpe(command[0], command, child_env)  # noqa: S606 -- argv list, no shell
-    except FileNotFoundError:
-        raise _CommandFailed(f"command not found: {inert(command[0])}.", 127) from None
-    except PermissionError:
-        raise _CommandFailed(f"cannot run {inert(command[0])}: permission denied.", 126) from None
-    except OSError as e:
-        raise _CommandFailed(f"cannot run {inert(command[0])}: {e.strerror}.", 126) from None
+    except OSError as error:
+        raise CommandFailed.starting(command[0], error) from None
     return 0  # not reached: execvpe only returns by raising
-
-
-class _CommandFailed(RolecallError):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.exit_code = code

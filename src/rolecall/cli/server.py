@@ -15,7 +15,7 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from rolecall.core.errors import RolecallError, UsageError
+from rolecall.core.errors import CommandFailed, UsageError
 from rolecall.core.text import inert
 
 if TYPE_CHECKING:
@@ -87,12 +87,8 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
     sys.stderr.flush()
     try:
         child = subprocess.Popen(command, env=env)
-    except FileNotFoundError:
-        raise _ChildFailed(f"command not found: {inert(command[0])}.", 127) from None
-    except PermissionError:
-        raise _ChildFailed(f"cannot run {inert(command[0])}: permission denied.", 126) from None
-    except OSError as e:
-        raise _ChildFailed(f"cannot run {inert(command[0])}: {e.strerror}.", 126) from None
+    except OSError as error:
+        raise CommandFailed.starting(command[0], error) from None
 
     def forward(signum: int, frame: FrameType | None) -> None:
         child.send_signal(signum)
@@ -104,9 +100,3 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-class _ChildFailed(RolecallError):
-    def __init__(self, message: str, code: int) -> None:
-        super().__init__(message)
-        self.exit_code = code

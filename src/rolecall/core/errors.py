@@ -65,3 +65,22 @@ class FreeVariableMissing(TemplateError):
         """The missing variable names, in template order."""
         self.where = where
         """Which earlier hop of a chain needs them, when it is not the target itself."""
+
+
+class CommandFailed(RolecallError):
+    """A command rolecall was to run could not be started (exit 127 or 126, as shells do)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    @classmethod
+    def starting(cls, program: str, error: OSError) -> CommandFailed:
+        """The failure for `error` raised when starting `program`."""
+        from rolecall.core.text import inert
+
+        if isinstance(error, FileNotFoundError):
+            return cls(f"command not found: {inert(program)}.", 127)
+        if isinstance(error, PermissionError):
+            return cls(f"cannot run {inert(program)}: permission denied.", 126)
+        return cls(f"cannot run {inert(program)}: {error.strerror}.", 126)

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, NamedTuple
 
-from rolecall.core.errors import RolecallError
+from rolecall.core.errors import CommandFailed, RolecallError
 from rolecall.core.fanout.batch import Batch, Target, sibling
 from rolecall.core.journal import Journal
 from rolecall.core.shell_env import child_environment
@@ -212,12 +212,9 @@ class FanOut:
                 stderr=subprocess.PIPE,
                 process_group=0,
             )
-        except FileNotFoundError:
-            return failed(f"command not found: {self.command[0]}.", arn, 127)
-        except PermissionError:
-            return failed(f"cannot run {self.command[0]}: permission denied.", arn, 126)
-        except OSError as e:
-            return failed(f"cannot run {self.command[0]}: {e.strerror}.", arn, 126)
+        except OSError as error:
+            failure = CommandFailed.starting(self.command[0], error)
+            return failed(failure.message, arn, failure.exit_code)
         with self._lock:
             self._running[child.pid] = child
         if self._stopping.is_set():  # stopped while it was starting
