@@ -37,14 +37,17 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The end-to-end tests drive a real terminal: install tmux where the machine allows it.
+# The end-to-end tests drive a real terminal (tmux); the completion tests drive real shells
+# (zsh, fish; bash is everywhere). Install them where the machine allows it.
+SHELL_TOOLS := tmux zsh fish
 tools:
-	@command -v tmux >/dev/null 2>&1 || { \
+	@missing=""; for t in $(SHELL_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			(apt-get install -y -qq tmux >/dev/null 2>&1 || \
-			 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1)) \
-			|| echo "warning: could not install tmux; the tmux end-to-end tests will be skipped"; \
-		else echo "warning: tmux is missing; the tmux end-to-end tests will be skipped"; fi; }
+			(apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+			 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $$missing >/dev/null 2>&1)) \
+			|| echo "warning: could not install$$missing; their tests will be skipped"; \
+		else echo "warning:$$missing missing; their tests will be skipped"; fi; fi
 
 test: lint tools
 	$(BIN)/pytest -n 2

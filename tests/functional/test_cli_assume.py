@@ -465,3 +465,21 @@ def test_the_memo_follows_catalogue_edits_and_the_environment(
     assert other.returncode == 0
     assert len(list(memos.iterdir())) == 2, "another environment: its own memo"
     assert all(p.stat().st_mode & 0o777 == 0o600 for p in memos.iterdir())
+
+
+def test_the_library_renews_by_the_same_rule(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in world.env.items():
+        monkeypatch.setenv(key, value)
+    import time
+
+    import rolecall
+
+    boto_session = rolecall.session("payments-dev/Developer", duration=900, renew_before=897)
+    credentials = boto_session.get_credentials()
+    assert credentials._advisory_refresh_timeout == 897
+    first = credentials.get_frozen_credentials().access_key
+    time.sleep(4)
+    second = credentials.get_frozen_credentials().access_key
+    assert second != first
+    identity = boto_session.client("sts").get_caller_identity()
+    assert ":assumed-role/Developer/" in identity["Arn"]

@@ -1,8 +1,9 @@
 """`rolecall.session(target)`: a boto3 Session for long-running code (EC2, Lambda, daemons).
 
 It uses the same catalogue, session-name templates and cache as the command line, and its
-credentials refresh themselves: botocore asks for new ones 15 minutes before expiry, which is
-exactly when the session cache stops handing out the old ones.
+credentials renew themselves by the rule of `exec --server` and the TUI's keep-alive: botocore
+asks for new ones `renew_before` seconds before expiry (20 minutes by default), and the
+assumer then re-assumes the role from its cached parent hop.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from rolecall.core.catalogue.store import load
 from rolecall.core.credentials import rfc3339
+from rolecall.core.lifecycle.renewal import renew_window
 from rolecall.core.locations import Locations, catalogue_path
 from rolecall.core.sts.assumer import Assumer
 from rolecall.core.sts.errors import MfaRequired
@@ -33,11 +35,14 @@ def session(
     region: str | None = None,
     mfa: Callable[[str], str] | None = None,
     env: Mapping[str, str] | None = None,
+    renew_before: int | None = None,
 ) -> Any:
     """A `boto3.Session` acting as `target`, refreshing its credentials before they expire.
 
     `mfa(serial)` is called for a code when a hop needs MFA and no cached session covers it;
-    without it such a role raises `MfaRequired`.
+    without it such a role raises `MfaRequired`. Credentials are renewed `renew_before`
+    seconds before they expire (default: 20 minutes, or half a shorter session), a chained
+    role from its cached parent hop.
     """
     import boto3
     import botocore.session
@@ -62,13 +67,19 @@ def session(
         region=region,
     )
 
+    # The same renewal rule as `exec --server` and the TUI's keep-alive: renew `renew_before`
+    # seconds before expiry (20 minutes, or half a shorter session), from the cached parent hop.
+    window = renew_window(assumer.plan(role, options).target.duration, renew_before)
+
     def fetch() -> dict[str, str]:
         try:
-            current = assumer.assume(role, options)
+            current = assumer.assume(role, options, renew_within=window)
         except MfaRequired as needed:
             if mfa is None:
                 raise
-            current = assumer.assume(role, options._replace(mfa_code=mfa(needed.serial)))
+            current = assumer.assume(
+                role, options._replace(mfa_code=mfa(needed.serial)), renew_within=window
+            )
         creds = current.credentials
         return {
             "access_key": creds.access_key_id,
@@ -80,6 +91,10 @@ def session(
     credentials = RefreshableCredentials.create_from_metadata(
         metadata=fetch(), refresh_using=fetch, method="rolecall"
     )
+    # botocore refreshes inside its advisory window (15 min) and blocks inside the mandatory
+    # one (10 min): move both to the renewal window, so they agree with the keeper's rule.
+    credentials._advisory_refresh_timeout = window
+    credentials._mandatory_refresh_timeout = min(10 * 60, window // 2)
     core = botocore.session.get_session()
     core._credentials = credentials  # the documented way boto3 users plug in refreshers
     return boto3.Session(botocore_session=core, region_name=region or role.region)
