@@ -2,8 +2,9 @@
 
 This module imports nothing it does not need: `credential-process` and `env` hits are
 answered from `rolecall.core.sts.hit_memo` without loading argparse, the catalogue or the STS
-engine; `prompt` (from the environment alone) and the completion scripts' hidden
-`__complete names` from `rolecall.core.shell`; everything else goes to `rolecall.cli`.
+engine; a warm `list` from the parsed-catalogue cache by `rolecall.core.catalogue.listing`
+(no argparse, no model); `prompt` (from the environment alone) and the completion scripts'
+hidden `__complete names` from `rolecall.core.shell`; everything else goes to `rolecall.cli`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def run() -> None:
         try:
             if hit_memo.serve(argv, os.environ, sys.stdout):
                 code = 0
+        except Exception:  # the full command answers instead, and reports real problems
+            code = None
+    elif "list" in argv[:5]:  # `--catalogue P` (or `--catalogue=P`) may come first
+        from rolecall.core.catalogue import listing
+
+        try:
+            code = listing.serve(argv, os.environ, sys.stdout, sys.stderr)
         except Exception:  # the full command answers instead, and reports real problems
             code = None
     if argv[:1] == ["prompt"]:  # shell integration: every prompt and every TAB

@@ -9,6 +9,7 @@ from typing import TextIO
 from rolecall.cli.context import Context
 from rolecall.cli.options import Commands, Wanted, catalogue_option
 from rolecall.cli.output import columns
+from rolecall.core.catalogue.listing import HEADER, cells
 from rolecall.core.catalogue.model import Role, format_duration
 from rolecall.core.catalogue.store import MISSING_HINT
 from rolecall.core.errors import UsageError
@@ -61,17 +62,15 @@ def cmd_list(ctx: Context, out: TextIO) -> int:
         return 0
     durations: dict[int, str] = {}  # a handful of distinct lengths: formatted once each
     table = [
-        (
-            f"{role.account}/{role.name}  [prod]" if "prod" in role.tags else role.target,
-            role.account_id,
-            role.region,
+        cells(
+            role,
             durations.get(role.duration)
             or durations.setdefault(role.duration, format_duration(role.duration)),
-            ",".join(role.tags),
         )
         for role in roles
     ]
-    out.write(columns(("TARGET", "ACCOUNT ID", "REGION", "DURATION", "TAGS"), table))
+    # The same cells and columns as the fast path (`rolecall.core.catalogue.listing.serve`).
+    out.write(columns(HEADER, table))
     return 0
 
 

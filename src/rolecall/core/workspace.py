@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -206,6 +207,17 @@ class Workspace:
     def caller_identity(self, role: Role) -> str:
         """The ARN of whoever calls STS first for `role` (blocking; cached per source)."""
         profile = self.catalogue.chain(role)[0].source_profile
+        if profile not in self._callers and "boto3" not in sys.modules:
+            # Asked in a child process: boto3 stays out of the TUI until the first assume.
+            from rolecall.core.sts.caller import caller_identity
+
+            self._callers[profile] = caller_identity(
+                profile=profile,
+                region=role.region,
+                client_settings=self.assumer.client_settings,
+                env=self.env,
+                role={"role_arn": role.arn, "target": role.target, "duration": role.duration},
+            )
         if profile not in self._callers:
             from botocore.config import Config
 

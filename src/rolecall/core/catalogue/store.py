@@ -5,7 +5,8 @@ size, mtime and ctime; the identity of every included file is stored with it and
 one `stat` each) so that a 50,000-role catalogue loads in milliseconds after the first
 time; the cache keeps the rows serialised and decodes only the roles a command touches.
 
-On the warm fast path: a cache hit imports only `model`, `marshal`, `mmap`, `zlib` and
+On the warm fast path: a cache hit imports only `model`, `listing` (the cache's naming and
+checks, and `rolecall list`'s own fast path), `marshal`, `mmap`, `zlib` and
 `rolecall.core.private_files`. The validator (`loader`, and with it tomllib) is imported only
 on a miss.
 """
@@ -16,11 +17,12 @@ import contextlib
 import marshal
 import os
 import stat
-import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rolecall.core.catalogue import listing
+from rolecall.core.catalogue.listing import cache_key
 from rolecall.core.catalogue.model import Catalogue
 from rolecall.core.errors import RolecallError, UsageError
 from rolecall.core.private_files import open_private, write_private
@@ -72,24 +74,6 @@ def load(path: Path, cache_dir: Path | None = None) -> Catalogue:
     return catalogue
 
 
-def cache_key(resolved: str, info: os.stat_result) -> tuple[object, ...]:
-    """What a parsed catalogue is valid for: the real path and the file's full identity.
-
-    Size and mtime alone are not enough: a same-size file can carry the same mtime (every
-    file in a Nix store has mtime 1) and be renamed over the old one. The inode and device
-    tell a replaced file apart, and the ctime (which no one can set) an edit in place.
-    """
-    return (
-        _CACHE_FORMAT,
-        resolved,
-        info.st_dev,
-        info.st_ino,
-        info.st_size,
-        info.st_mtime_ns,
-        info.st_ctime_ns,
-    )
-
-
 def parse(data: bytes, file: str) -> Catalogue:
     """Validate catalogue bytes and the files they include (relative to `file`); raise
     `CatalogueError` listing every problem."""
@@ -101,7 +85,7 @@ def parse(data: bytes, file: str) -> Catalogue:
 # ---------------------------------------------------------------------------------------------
 # The parsed-catalogue cache
 
-_CACHE_FORMAT = 7
+_CACHE_FORMAT = listing.CACHE_FORMAT
 
 
 class _Packed:
@@ -224,9 +208,7 @@ _STAMP = 16
 
 
 def _cache_file(cache_dir: Path, resolved: str) -> Path:
-    # crc32 only spreads files out; the full key is stored inside and compared on read.
-    encoded = resolved.encode("utf-8", "surrogatepass")
-    return cache_dir / "catalogues" / f"{zlib.crc32(encoded):08x}-{len(encoded)}.marshal"
+    return Path(listing.cache_file(str(cache_dir), resolved))
 
 
 def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
@@ -252,7 +234,7 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
             :9
         ]
         includes = stored[9]
-        if not _unchanged(includes):
+        if not listing.unchanged(includes):
             return None  # an included file changed, moved or went away
         fd = open_private(cache_file.with_suffix(".roles"))
         if fd is None or os.pread(fd, _STAMP, 0) != stamp:
@@ -283,20 +265,6 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
             os.close(fd)
 
 
-def _unchanged(includes: tuple[tuple[str, int, int, int, int, int], ...]) -> bool:
-    """Whether every included file is still the one that was read (one `stat` each: a file
-    replaced, edited in place, re-pointed or removed has another identity, or none)."""
-    for path, *identity in includes:
-        try:
-            info = os.stat(path)
-        except OSError:
-            return False
-        now = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns]
-        if now != identity:
-            return False
-    return True
-
-
 def _write_cache(
     cache_file: Path, key: tuple[object, ...], catalogue: Catalogue, spelled: str = ""
 ) -> None:
@@ -305,22 +273,25 @@ def _write_cache(
     accounts = _Packed.pack([tuple(a) for a in catalogue.accounts]).dump()
     roles, offsets = _Packed.pack([tuple(r) for r in catalogue]).dump()
     stamp = os.urandom(_STAMP)
+    text = catalogue.search_text()
     payload: tuple[Any, ...] = (
         key,
         catalogue.path,
         *accounts,
         catalogue.session_names,
-        catalogue.search_text(),
+        text,
         array("Q", catalogue.starts).tobytes(),
         stamp,
         offsets,
         catalogue.includes,
     )
     # Roles first, then the index that names them: a reader never sees an index whose
-    # roles file is missing or stale (the stamp would not match). The cache is an
-    # optimisation, so an unwritable cache dir must not break loading.
+    # roles file is missing or stale (the stamp would not match). The list file carries
+    # its own key (`listing` reads it alone). The cache is an optimisation, so an
+    # unwritable cache dir must not break loading.
     try:
         write_private(cache_file.with_suffix(".roles"), stamp + roles)
+        write_private(cache_file.with_suffix(".list"), _list_file(key, catalogue, text))
         write_private(cache_file, marshal.dumps(payload))
     except (OSError, RolecallError):
         return
@@ -328,3 +299,21 @@ def _write_cache(
     from rolecall.core.catalogue import names
 
     names.write(cache_file.parent.parent, (catalogue.path, spelled or catalogue.path), catalogue)
+
+
+def _list_file(key: tuple[object, ...], catalogue: Catalogue, text: bytes) -> bytes:
+    """Every role's `rolecall list` row and the search text, for `listing.serve`."""
+    from rolecall.core.catalogue.listing import cells, list_file_data
+    from rolecall.core.catalogue.model import format_duration
+    from rolecall.core.text import has_unsafe
+
+    durations: dict[int, str] = {}
+    rows = (
+        cells(
+            role,
+            durations.get(role.duration)
+            or durations.setdefault(role.duration, format_duration(role.duration)),
+        )
+        for role in catalogue
+    )
+    return list_file_data(key, catalogue.includes, text, catalogue.starts, rows, has_unsafe)
