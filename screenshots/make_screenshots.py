@@ -2,7 +2,8 @@
 
 `make screenshots` runs this. It starts the demo world, opens the TUI on it at 150x40, and
 saves: the main screen, the template picker with the CloudTrail preview, the MFA dialog, the
-sessions panel with a session near expiry, and the help screen.
+sessions panel with a session near expiry, the help screen, and the sessions again on an
+80x24 terminal.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
 OUT = Path(__file__).resolve().parent
 SIZE = (150, 40)
+SMALL = (80, 24)
+"""The last shot: the same session on a small terminal (the panes stack)."""
 
 
 class Clock:
@@ -108,20 +112,37 @@ async def shoot(world: DemoWorld) -> list[Path]:
         await pilot.press("question_mark")
         await pilot.pause()
         save("help")
+        await pilot.press("escape")
+        await pilot.resize_terminal(*SMALL)
+        select(app, "payments-dev/Developer")
+        app.tick()
+        await pilot.pause(0.5)
+        save("small-terminal")
     return written
 
 
 def to_png(svg: Path) -> Path | None:
-    """Convert with rsvg-convert or cairosvg when one is installed."""
+    """Convert with rsvg-convert or cairosvg when one is installed.
+
+    Textual writes each run of one style as a positioned `<text>` whose spaces are no-break
+    spaces; without `xml:space="preserve"` librsvg drops those at the start of a run, and
+    columns that are apart on screen ran together in the PNG. The SVG itself is unchanged.
+    """
     png = svg.with_suffix(".png")
-    if shutil.which("rsvg-convert"):
-        subprocess.run(["rsvg-convert", "-o", str(png), str(svg)], check=True)
-        return png
-    try:
-        import cairosvg  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    cairosvg.svg2png(url=str(svg), write_to=str(png))
+    with tempfile.TemporaryDirectory() as folder:
+        preserved = Path(folder) / svg.name
+        preserved.write_text(
+            svg.read_text(encoding="utf-8").replace("<svg ", '<svg xml:space="preserve" ', 1),
+            encoding="utf-8",
+        )
+        if shutil.which("rsvg-convert"):
+            subprocess.run(["rsvg-convert", "-o", str(png), str(preserved)], check=True)
+            return png
+        try:
+            import cairosvg  # type: ignore[import-not-found]
+        except ImportError:
+            return None
+        cairosvg.svg2png(url=str(preserved), write_to=str(png))
     return png
 
 

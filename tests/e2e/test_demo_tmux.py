@@ -158,3 +158,51 @@ def test_a_terminal_closed_during_a_subshell_still_stops_the_demo(
         assert time.monotonic() < deadline, "rolecall demo kept running without its terminal"
         time.sleep(0.2)
     assert not any(p.name.startswith("rolecall-demo") for p in tmp_path.iterdir())
+
+
+def test_demo_at_80x24_and_a_tmux_window_on_the_emulator(tmp_path: Path, tmux: Tmux) -> None:
+    """On a small terminal the sessions and the essential keys are on screen, and `w` opens
+    a window whose shell reaches the demo's emulator (its endpoints handed over), never AWS."""
+    env = terminal_env(tmp_path)
+    exports = " ".join(f"{k}={v!r}" for k, v in env.items() if k.isidentifier())
+    command = (
+        f'env -i {exports} TMUX="$TMUX" {sys.executable} -m rolecall demo; echo EXIT=$?; sleep 30'
+    )
+    tmux("new-session", "-d", "-s", "demo", "-x", "80", "-y", "24", command)
+    tmux.wait_for("user/alice")
+    screen = tmux.wait_for("Sessions")
+    footer = screen.rstrip("\n").splitlines()[-1]
+    assert "? Help" in footer and "q Quit" in footer and "Assume" in footer, footer
+    for _ in range(4):
+        tmux.keys("Down")
+    tmux.keys("Enter")
+    tmux.wait_for("14:5")  # the countdown is on screen at 80x24
+    tmux.keys("w")
+    deadline = time.monotonic() + 20
+    while "payments-dev/Developer" not in tmux("list-windows", "-t", "demo"):
+        assert time.monotonic() < deadline, tmux("list-windows", "-t", "demo")
+        time.sleep(0.2)
+    window = "demo:1"
+
+    def window_screen() -> str:
+        return tmux("capture-pane", "-p", "-t", window)
+
+    deadline = time.monotonic() + 20
+    while "rolecall: arn:aws:sts::222222222222:assumed-role/Developer/" not in window_screen():
+        assert time.monotonic() < deadline, window_screen()
+        time.sleep(0.2)
+    code = "import boto3; print(boto3.client('sts').get_caller_identity()['Arn'])"
+    tmux("send-keys", "-t", window, "-l", f'{sys.executable} -c "{code}"')
+    tmux("send-keys", "-t", window, "Enter")
+    deadline = time.monotonic() + 30
+    while window_screen().count("assumed-role/Developer/") < 2:  # the banner, then the probe
+        assert time.monotonic() < deadline, window_screen()
+        time.sleep(0.2)
+    assert "Traceback" not in window_screen()
+    tmux("send-keys", "-t", window, "exit", "Enter")
+    deadline = time.monotonic() + 20
+    while "payments-dev/Developer" in tmux("list-windows", "-t", "demo"):  # the window closed
+        assert time.monotonic() < deadline, tmux("list-windows", "-t", "demo")
+        time.sleep(0.2)
+    tmux("send-keys", "-t", "demo:0", "q")
+    tmux.wait_for("EXIT=0")

@@ -117,6 +117,7 @@ async def test_a_renewal_that_needs_mfa_asks_once(
         assert role is not None
         hub = app.workspace.assumer.plan(role, AssumeOptions()).hops[0]
         app.workspace.cache.forget(hub.key)
+        app.tick()  # the hub hop's row goes with its cache file
         await pilot.press("k")
         app.kept[panel.sessions[0].key].keeper.retry_after = 0.2
         await wait_for(pilot, lambda: isinstance(app.screen, MfaScreen))
@@ -148,6 +149,7 @@ async def test_cancelling_the_mfa_question_stops_keeping(
         assert role is not None
         hub = app.workspace.assumer.plan(role, AssumeOptions()).hops[0]
         app.workspace.cache.forget(hub.key)
+        app.tick()  # the hub hop's row goes with its cache file
         await pilot.press("k")
         await wait_for(pilot, lambda: isinstance(app.screen, MfaScreen))
         await pilot.press("escape")

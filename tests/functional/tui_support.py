@@ -96,3 +96,29 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], seconds: float
             return
         await pilot.pause(0.02)
     raise AssertionError("the app never reached the expected state")
+
+
+def screen_lines(app: RolecallApp) -> list[str]:
+    """The composited screen as text, modals over what is below, one string per line."""
+    from textual._compositor import LayoutUpdate
+
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    assert isinstance(update, LayoutUpdate)
+    return [
+        "".join(segment.text for strip in strips for segment in strip) for strips in update.strips
+    ]
+
+
+def another_process(app: RolecallApp) -> Workspace:
+    """A second workspace on the same files: what another rolecall process sees and does."""
+    workspace = app.workspace
+    return Workspace(
+        workspace.catalogue,
+        workspace.locations,
+        workspace.env,
+        client_settings=workspace.assumer.client_settings,
+        launcher=Launches(),
+        clock=workspace.clock,
+        user="alice",
+        host="laptop",
+    )

@@ -5,7 +5,8 @@ The pictures must come out the same on any machine, so every input is pinned:
   arn:aws:iam::000000000000:user/alice), never moto;
 - the clock is a `FakeClock` at a fixed instant; FakeSts stamps Expiration with the real
   time, so the near-expiry shot moves the clock relative to the session's own expiration;
-- user and host are "alice" and "laptop" (build_app), the terminal is 150x40, the theme is
+- user and host are "alice" and "laptop" (build_app), the terminal is 150x40 (and 80x24,
+  120x40 and 200x60 for the layout at each size), the theme is
   pinned and NO_COLOR is removed (Textual reads it when the app is built);
 - every shot waits until the caller identity is resolved, and for the app's workers to end.
 
@@ -86,9 +87,11 @@ def shot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts) -> 
     return taken
 
 
-def compare(shot: Shot, snap_compare: Snap, run_before: RunBefore) -> None:
+def compare(
+    shot: Shot, snap_compare: Snap, run_before: RunBefore, size: tuple[int, int] = SIZE
+) -> None:
     """Take the picture; check it for canaries, then against the stored snapshot."""
-    matches = snap_compare(shot.app, terminal_size=SIZE, run_before=run_before)
+    matches = snap_compare(shot.app, terminal_size=size, run_before=run_before)
     (svg,) = shot.svgs
     for canary in CANARIES:
         assert canary not in svg
@@ -196,6 +199,31 @@ def test_presenter_mode(shot: Shot, snap_compare: Snap) -> None:
     compare(shot, snap_compare, run_before)
     (svg,) = shot.svgs
     assert "000000000000" not in svg and "111111111111" not in svg
+
+
+@pytest.mark.parametrize(
+    "size", [(80, 24), (120, 40), (200, 60)], ids=lambda s: "x".join(map(str, s))
+)
+def test_main_screen_sizes(size: tuple[int, int], shot: Shot, snap_compare: Snap) -> None:
+    """The layout at three sizes, with a session counting down (42:00 left) and a long
+    target: under 120 columns the panes stack and the detail pane folds; the footer keeps
+    `?`, `q` and `enter`; names are cut with `…`, account ids never."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = app_of(pilot)
+        await ready(pilot)
+        await select(pilot, "payments-dev/Developer")
+        await pilot.press("enter")
+        panel = app.query_one(SessionsPanel)
+        await until(pilot, lambda: bool(panel.sessions))
+        await settle(pilot)
+        await drop_toasts(app)
+        (active,) = panel.sessions
+        shot.clock.now = active.session.expiration - timedelta(minutes=42)
+        app.tick()
+        await pilot.pause()
+
+    compare(shot, snap_compare, run_before, size)
 
 
 def test_stored_snapshots_hold_no_canary(request: pytest.FixtureRequest) -> None:

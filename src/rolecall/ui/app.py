@@ -14,15 +14,16 @@ flow, and `make_app`, the one way to build the app.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import partial
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import FreeVariableMissing, RolecallError
@@ -40,9 +41,15 @@ from rolecall.ui.presenter import mask
 from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, MfaScreen, VariablesScreen
 from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
 from rolecall.ui.widgets.catalogue_list import CatalogueList
-from rolecall.ui.widgets.role_detail import RoleDetail
+from rolecall.ui.widgets.key_footer import KeyFooter
+from rolecall.ui.widgets.role_detail import RoleDetail, preview
 from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
+
+WIDE = 120
+"""From this many columns the list and the detail pane sit side by side."""
+TALL = 34
+"""From this many lines (and `WIDE` columns) the detail pane shows everything."""
 
 
 class RolecallApp(KeepingApp):
@@ -52,6 +59,9 @@ class RolecallApp(KeepingApp):
     TITLE = "rolecall"
     COMMANDS = App.COMMANDS | {RolecallCommands}
     ENABLE_COMMAND_PALETTE = True
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
+    """Under `WIDE` columns the panes stack (app.tcss)."""
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL, "-tall")]
 
     BINDINGS = [
         Binding("slash", "focus_search", "Search", id="app.search"),
@@ -96,11 +106,12 @@ class RolecallApp(KeepingApp):
                 yield CatalogueList(self.workspace.catalogue, id="catalogue")
             with Vertical(id="right"):
                 yield RoleDetail(id="detail")
-                yield Static("Sessions", classes="pane-title")
                 yield SessionsPanel(id="sessions")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
+        self.query_one(SessionsPanel).border_title = "Sessions"
+        self._fit_to_terminal()
         self._exit_on_signals()
         keymap = self.workspace.settings.keymap
         if keymap:
@@ -115,11 +126,19 @@ class RolecallApp(KeepingApp):
         self.call_after_refresh(self._load_cached_sessions)
         self._mounted_once = True
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_to_terminal(event.size.width, event.size.height)  # self.size is still old
+
+    def _fit_to_terminal(self, width: int | None = None, height: int | None = None) -> None:
+        """On a small terminal the detail pane folds to its essentials (the panes stack
+        under `WIDE` columns: app.tcss)."""
+        width = self.size.width if width is None else width
+        height = self.size.height if height is None else height
+        self.query_one(RoleDetail).compact = width < WIDE or height < TALL
+        self.query_one(KeyFooter).compact = width < WIDE
+
     def _load_cached_sessions(self) -> None:
-        panel = self.query_one(SessionsPanel)
-        for active in self.workspace.cached_sessions():
-            panel.add(active, self.clock())
-        self._mark_active()
+        self.sync_sessions()
         self.workspace.catalogue.prepare_for_typing()
         settle_garbage()
 
@@ -171,6 +190,10 @@ class RolecallApp(KeepingApp):
         role = self.role_of(active) if active else self.highlighted_role()
         if role is None:
             return
+        if active is not None:
+            active = self.fresh(active)
+            if active is None:
+                return
         if active is None:
             self.assume_flow(role, then=then)
         elif then == "shell":
@@ -197,7 +220,7 @@ class RolecallApp(KeepingApp):
     async def _assume(self, role: Role) -> ActiveSession | None:
         if role.confirm:
             confirmed = await self.push_screen_wait(
-                ConfirmScreen(role.target, role.account, role.arn)
+                ConfirmScreen(role.target, role.account, role.arn, self.presenter)
             )
             if not confirmed:
                 self.notify(
@@ -210,7 +233,14 @@ class RolecallApp(KeepingApp):
         options = AssumeOptions(template=choice.name if choice.name else None)
         names = self._free_variables(role, options)
         if names:
-            asked = await self.push_screen_wait(VariablesScreen(choice.text, names, self.variables))
+            context = self.workspace.name_context(caller=self._callers.get(role.target))
+
+            def preview_with(values: Mapping[str, str]) -> tuple[str, str, str | None]:
+                return preview(role, choice.text, {**self.variables, **values}, context)
+
+            asked = await self.push_screen_wait(
+                VariablesScreen(choice.text, names, self.variables, preview_with, self.presenter)
+            )
             if asked is None:
                 return None
             self.variables.update(asked)
@@ -221,7 +251,9 @@ class RolecallApp(KeepingApp):
                 active = await self._in_thread(partial(self.workspace.assume, role, options))
             except MfaRequired as needed:
                 hint = self.workspace.mfa_hint()
-                code = await self.push_screen_wait(MfaScreen(needed.serial, needed.target, hint))
+                code = await self.push_screen_wait(
+                    MfaScreen(needed.serial, needed.target, hint, self.presenter)
+                )
                 if code is None:
                     return None
                 options = options._replace(mfa_code=code)
@@ -231,6 +263,7 @@ class RolecallApp(KeepingApp):
                 return None
             break
         self.query_one(SessionsPanel).add(active, self.clock())
+        self.sync_sessions()  # the chain's hub hop, cached on the way
         self._mark_active()
         self._show_detail()
         remaining = active.session.remaining(self.clock())
@@ -256,7 +289,7 @@ class RolecallApp(KeepingApp):
         """Ask for the command, plan, assume shared hops (MFA in a dialog), run, show."""
         guarded = [role.target for role in roles if role.confirm]
         command = await self.push_screen_wait(
-            CommandLineScreen([role.target for role in roles], guarded)
+            CommandLineScreen([role.target for role in roles], guarded, self.presenter)
         )
         if command is None:
             return None
@@ -264,7 +297,7 @@ class RolecallApp(KeepingApp):
         names = list(dict.fromkeys(n for r in roles for n in self._free_variables(r, options)))
         if names:
             asked = await self.push_screen_wait(
-                VariablesScreen("several roles", names, self.variables)
+                VariablesScreen("several roles", names, self.variables, presenter=self.presenter)
             )
             if asked is None:
                 return None
@@ -282,7 +315,7 @@ class RolecallApp(KeepingApp):
             outcomes = await self._in_thread(partial(self._fan_out, batch, run))
         finally:
             self.fan_outs.discard(run)
-        await self.push_screen(RunResultsScreen(command, outcomes))
+        await self.push_screen(RunResultsScreen(command, outcomes, self.presenter))
         return outcomes
 
     def _fan_out(self, batch: Batch, run: FanOut) -> list[Outcome]:
@@ -295,7 +328,8 @@ class RolecallApp(KeepingApp):
 
         def ask() -> None:
             hint = problem or self.workspace.mfa_hint()
-            self.push_screen(MfaScreen(serial, target, hint), callback=answer.set_result)
+            screen = MfaScreen(serial, target, hint, self.presenter)
+            self.push_screen(screen, callback=answer.set_result)
 
         self.call_from_thread(ask)
         return answer.result()

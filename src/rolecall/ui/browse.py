@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rich.text import Text
 from textual import on, work
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.widgets import Input, Static
 
@@ -19,6 +20,7 @@ from rolecall.ui.hardening import HardenedApp, settle_garbage
 from rolecall.ui.presenter import mask
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.role_detail import RoleDetail, TemplateChoice, template_choices
+from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
 Clock = Callable[[], datetime]
@@ -109,6 +111,7 @@ class BrowserApp(HardenedApp):
             self._filter()
 
     @on(Input.Submitted, "#search")
+    @on(SearchInput.Left)
     def search_submitted(self) -> None:
         self.query_one(CatalogueList).focus()
 
@@ -164,7 +167,28 @@ class BrowserApp(HardenedApp):
             self.presenter,
         )
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A notification, with account ids masked in presenter mode (every notice, error
+        and warning goes through here)."""
+        super().notify(
+            mask(message, self.presenter),
+            title=mask(title, self.presenter),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
+
     def watch_presenter(self, presenter: bool) -> None:
+        if presenter:
+            self.clear_notifications()  # shown before: they may hold account ids
         if not self._mounted_once:
             return
         self.query_one(CatalogueList).presenter = presenter
@@ -249,10 +273,14 @@ class BrowserApp(HardenedApp):
         self.query_one(CatalogueList).refresh()
 
     def action_toggle_order(self) -> None:
+        """Switch the order; the cursor stays on the same role."""
         state = self.workspace.state
         state.alphabetical = not state.alphabetical
         self.workspace.save_state()
+        role = self.highlighted_role()
         self._reorder()
+        if role is not None:
+            self.select_target(role.target)
         self.notify(
             "Order: " + ("alphabetical" if state.alphabetical else "favourites, then most used")
         )

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from rolecall.core.text import inert
+from rolecall.ui.presenter import mask
 
 if TYPE_CHECKING:
     from rolecall.core.catalogue.model import Role
@@ -40,6 +41,7 @@ class RoleLauncher(Protocol):
     catalogue to search, and the assume flow to start."""
 
     workspace: Workspace
+    presenter: bool
 
     def assume_flow(self, role: Role, then: str | None) -> object:
         """Assume `role`, then open a "shell" or the "console" (or nothing)."""
@@ -70,7 +72,7 @@ class RolecallCommands(Provider):
             return
         for index in app.workspace.catalogue.indexes(" ".join(words))[:ROLE_HITS]:
             role = app.workspace.catalogue.role_at(index)
-            target = inert(role.target)
+            target = inert(mask(role.target, app.presenter))
             for verb, then in (
                 ("Assume", None),
                 ("Shell for", "shell"),
@@ -81,7 +83,8 @@ class RolecallCommands(Provider):
                 # markup, and a catalogue description must not become a clickable action.
                 display = Text(title)
                 if role.description:
-                    display.append(f"  {inert(role.description)}", style="dim")
+                    description = mask(role.description, app.presenter)
+                    display.append(f"  {inert(description)}", style="dim")
                 yield Hit(
                     0.5 + 0.4 * matcher.match(title),
                     display,

@@ -216,6 +216,14 @@ class KeepingApp(SessionActionsApp):
             self._show_keep(keep)
         super().tick()
 
+    def sessions_gone(self, gone: list[ActiveSession]) -> None:
+        """Forgotten elsewhere: stop keeping them alive too."""
+        for active in gone:
+            keep = self.kept.get(active.key)
+            if keep is not None:
+                self.stop_keeping(keep, None)
+        super().sessions_gone(gone)
+
     def action_forget(self) -> None:
         active = self.current_session() or self.query_one(SessionsPanel).current()
         keep = self.kept.get(active.key) if active else None
@@ -260,14 +268,16 @@ class KeepingApp(SessionActionsApp):
         code: str | None = None
         if isinstance(needed, MfaRequired):
             hint = f"Renewing the kept session {target}: an earlier hop has expired."
-            code = await self.push_screen_wait(MfaScreen(needed.serial, needed.target, hint))
+            code = await self.push_screen_wait(
+                MfaScreen(needed.serial, needed.target, hint, self.presenter)
+            )
             if code is None:
                 self.stop_keeping(keep, f"Stopped keeping {target} alive: no MFA code given.")
                 return
         else:
             role = self.role_of(keep.active)
             if role is None or not await self.push_screen_wait(
-                SignInScreen(target, inert(needed.message))
+                SignInScreen(target, inert(needed.message), self.presenter)
             ):
                 self.stop_keeping(keep, f"Stopped keeping {target} alive: not signed in.")
                 return
@@ -315,13 +325,14 @@ class KeepingApp(SessionActionsApp):
         self._show_keep(keep)
         served = keep.active
         try:
-            status = self.suspended(
+            status = self.run_shell(
+                served,
                 partial(
                     self.workspace.shell_with_server,
                     served,
                     keep.keeper.current,
                     lambda: keep.keeper.failure,
-                )
+                ),
             )
         finally:
             keep.serving = None
@@ -329,9 +340,4 @@ class KeepingApp(SessionActionsApp):
                 self.stop_keeping(keep, None)
             else:
                 self._show_keep(keep)
-        self.refresh()
-        self.notify(
-            f"Shell for {inert(served.session.target)} exited ({status}); its credential "
-            "server has stopped.",
-            markup=False,
-        )
+        self.shell_ended(served, status, "; its credential server has stopped")

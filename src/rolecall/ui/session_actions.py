@@ -1,12 +1,16 @@
-"""What the app does with the sessions it holds: countdown notices, renew, forget, a shell,
-a tmux window, the console, copying exports or a sign-in link; and the thread plumbing and
-error notices those flows share."""
+"""What the app does with the sessions it holds: keeping the panel in step with the session
+cache, countdown notices, renew, forget, a shell, a tmux window, the console, copying exports
+or a sign-in link; and the thread plumbing and error notices those flows share.
+
+Another process may forget or renew a session at any time: every use (shell, window, link,
+copy) takes the session from the cache first."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from textual import on, work
 from textual.notifications import SeverityLevel
@@ -14,6 +18,7 @@ from textual.worker import WorkerFailed
 
 from rolecall.core.catalogue.model import Role
 from rolecall.core.console import clipboard
+from rolecall.core.console.browser import BrowserError
 from rolecall.core.console.clipboard import CLEAR_AFTER, ClipboardError
 from rolecall.core.errors import RolecallError
 from rolecall.core.sts.errors import MfaRequired
@@ -21,15 +26,24 @@ from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
 from rolecall.ui.browse import BrowserApp
-from rolecall.ui.screens.modals import MfaScreen
+from rolecall.ui.screens.modals import LinkScreen, MfaScreen
+from rolecall.ui.shell_start import POP_TITLE, banner, hand_off, title, window_command
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
 T = TypeVar("T")
 
+NOT_STARTED = {127: "was not found", 126: "could not be run"}
+"""Exit statuses that mean the program never started (as a shell reports them)."""
+
 
 class SessionActionsApp(BrowserApp):
     """The sessions side of the app: the panel's clock and the keys that use a session."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.renewing: set[str] = set()
+        """Cache keys being renewed with `r` (forgotten, then assumed again)."""
 
     # -- blocking work and failures --
 
@@ -48,11 +62,47 @@ class SessionActionsApp(BrowserApp):
             message += "\n" + inert(error.hint)
         self.notify(message, title="Failed", severity="error", timeout=12, markup=False)
 
-    # -- the clock --
+    # -- the clock and the cache --
 
     def tick(self) -> None:
-        """Once a second: every countdown."""
+        """Once a second: the cache as it is now, then every countdown."""
+        self.sync_sessions()
         self.query_one(SessionsPanel).tick(self.clock())
+
+    def sync_sessions(self) -> None:
+        """Show the session cache as it is (sessions new, renewed or forgotten by any
+        process, hub hops included); one `stat` when nothing changed."""
+        cached = self.workspace.session_changes()
+        if cached is None:
+            return
+        panel = self.query_one(SessionsPanel)
+        panel.hubs = self.workspace.hub_hops(cached)
+        gone = [a for a in panel.sync(cached, self.clock()) if a.key not in self.renewing]
+        if gone:
+            self.sessions_gone(gone)
+        self._mark_active()
+
+    def sessions_gone(self, gone: list[ActiveSession]) -> None:
+        """Sessions another process forgot: say so."""
+        for active in gone:
+            self.notify(f"{inert(active.session.target)} was forgotten.", markup=False)
+
+    def fresh(self, active: ActiveSession) -> ActiveSession | None:
+        """`active` as the cache holds it now, before a shell, a link or a copy uses it;
+        None (and said) when it was forgotten, by any process, or has expired."""
+        found = self.workspace.still_cached(active)
+        if found is not None:
+            return found
+        target = inert(active.session.target)
+        if active.session.remaining(self.clock()) <= 0:
+            self.notify(f"{target} has expired: assume it again.", severity="warning", markup=False)
+        else:
+            self.query_one(SessionsPanel).discard(active)
+            self.call_after_refresh(self._mark_active)
+            self.notify(
+                f"{target} was forgotten: assume it again.", severity="warning", markup=False
+            )
+        return None
 
     @on(SessionsPanel.ThresholdCrossed)
     def threshold_crossed(self, event: SessionsPanel.ThresholdCrossed) -> None:
@@ -114,12 +164,21 @@ class SessionActionsApp(BrowserApp):
         """Forget the cached session and assume again with the same options."""
         options = (active.options or AssumeOptions())._replace(use_cache=True, mfa_code=None)
         self.workspace.forget(active)
+        self.renewing.add(active.key)  # its file is gone meanwhile: not "forgotten"
+        try:
+            await self._renew(role, active, options)
+        finally:
+            self.renewing.discard(active.key)
+
+    async def _renew(self, role: Role, active: ActiveSession, options: AssumeOptions) -> None:
         while True:
             try:
                 renewed = await self._in_thread(partial(self.workspace.assume, role, options))
             except MfaRequired as needed:
                 hint = self.workspace.mfa_hint()
-                code = await self.push_screen_wait(MfaScreen(needed.serial, needed.target, hint))
+                code = await self.push_screen_wait(
+                    MfaScreen(needed.serial, needed.target, hint, self.presenter)
+                )
                 if code is None:
                     return
                 options = options._replace(mfa_code=code)
@@ -147,9 +206,45 @@ class SessionActionsApp(BrowserApp):
 
     def launch_shell(self, active: ActiveSession) -> None:
         """Suspend the TUI, run the shell with the identity, and come back as we were."""
-        status = self.suspended(partial(self.workspace.shell, active))
+        status = self.run_shell(active, partial(self.workspace.shell, active))
+        self.shell_ended(active, status)
+
+    def run_shell(self, active: ActiveSession, run: Callable[[], int]) -> int:
+        """Give the terminal to a shell for `active`: the banner `rolecall shell` prints, the
+        identity in the terminal title while it runs (the old title back after)."""
+        session = active.session
+
+        def shell() -> int:
+            self.to_terminal(title(session, self.presenter) + banner(session, self.presenter))
+            try:
+                return run()
+            finally:
+                self.to_terminal(POP_TITLE)
+
+        return self.suspended(shell)
+
+    def shell_ended(self, active: ActiveSession, status: int, more: str = "") -> None:
+        """Say how the shell ended, or that it never started."""
         self.refresh()
-        self.notify(f"Shell for {inert(active.session.target)} exited ({status}).", markup=False)
+        target = inert(active.session.target)
+        if status in NOT_STARTED:
+            shell = inert(self.workspace.env.get("SHELL") or "/bin/sh")
+            self.notify(
+                f"The shell for {target} did not start: {shell} {NOT_STARTED[status]}.",
+                title="Failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.notify(f"Shell for {target} exited ({status}){more}.", markup=False)
+
+    def to_terminal(self, text: str) -> None:
+        """Write to the real terminal (the TUI is suspended); nothing in a headless run."""
+        stream = sys.__stderr__
+        if self.is_headless or stream is None:
+            return
+        stream.write(text)
+        stream.flush()
 
     def suspended(self, run: Callable[[], int]) -> int:
         """Give the terminal to `run` (a child) with the TUI suspended; its exit status."""
@@ -162,6 +257,8 @@ class SessionActionsApp(BrowserApp):
             return run()
 
     def action_tmux_window(self) -> None:
+        """A new tmux window with a shell for the current session, with exactly the
+        environment `s` gives (handed over in a private file, never on tmux's argv)."""
         active = self.current_session()
         if active is None:
             self.notify("Assume the role first, then press w.", severity="warning")
@@ -169,21 +266,56 @@ class SessionActionsApp(BrowserApp):
         if "TMUX" not in self.workspace.env:
             self.notify("Not running inside tmux.", severity="warning")
             return
-        status = self.workspace.tmux_window(active)
+        active = self.fresh(active)
+        if active is None:
+            return
+        locations = self.workspace.locations
+        request = hand_off(
+            locations.cache_dir / "windows",
+            active.key,
+            locations.sessions_dir,
+            self.workspace.env,
+            self.presenter,
+        )
+        status = self.workspace.tmux_window(active, window_command(request))
         if status != 0:
-            self.notify(f"tmux new-window failed ({status}).", severity="error")
+            request.unlink(missing_ok=True)
+            problem = NOT_STARTED.get(status, f"failed ({status})")
+            self.notify(
+                f"No tmux window: tmux {problem}.", title="Failed", severity="error", markup=False
+            )
 
     @work(thread=True, group="console", exit_on_error=False)
     def open_console(self, role: Role, active: ActiveSession) -> None:
         """Make a fresh sign-in link and hand it to the browser (in a thread)."""
         try:
             link = self.workspace.console_link(role, active)
-            opened = self.workspace.open_console(role, link)
         except RolecallError as error:
             self.call_from_thread(self.show_error, error)
             return
-        text = "Console opened" if opened else "The browser did not open the link within 60 s"
-        self.call_from_thread(self.notify, f"{text} for {inert(role.target)}", markup=False)
+        try:
+            opened = self.workspace.open_console(role, link)
+        except BrowserError as error:
+            self.call_from_thread(self.offer_link, role, link, inert(error.message))
+            return
+        except RolecallError as error:
+            self.call_from_thread(self.show_error, error)
+            return
+        if opened:
+            self.call_from_thread(
+                self.notify, f"Console opened for {inert(role.target)}", markup=False
+            )
+        else:
+            self.call_from_thread(
+                self.offer_link, role, link, "The browser did not open the link within 60 s."
+            )
+
+    @work(group="console", exit_on_error=False)
+    async def offer_link(self, role: Role, link: str, reason: str) -> None:
+        """No browser took the link: offer it to copy (or to select, in a dialog)."""
+        what = f"Console link for {inert(role.target)} (valid for 15 minutes)"
+        if await self.push_screen_wait(LinkScreen(role.target, link, reason, self.presenter)):
+            self.copy_secret(link, what)
 
     # -- copying --
 
@@ -191,6 +323,9 @@ class SessionActionsApp(BrowserApp):
         active = self.current_session()
         if active is None:
             self.notify("Assume the role first, then press y.", severity="warning")
+            return
+        active = self.fresh(active)
+        if active is None:
             return
         self.copy_secret(self.workspace.exports(active), "Exports (they hold the secret key)")
 
@@ -201,7 +336,9 @@ class SessionActionsApp(BrowserApp):
         if active is None or role is None:
             self.notify("Assume the role first.", severity="warning")
             return
-        self.copy_console_link(role, active)
+        active = self.fresh(active)
+        if active is not None:
+            self.copy_console_link(role, active)
 
     @work(thread=True, group="console", exit_on_error=False)
     def copy_console_link(self, role: Role, active: ActiveSession) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from functools import partial
 
 from rich.text import Text
 from textual import on
@@ -18,6 +19,7 @@ from textual.widgets import Input, Static
 
 from rolecall.core.fanout.children import Outcome
 from rolecall.core.text import inert
+from rolecall.ui.presenter import mask
 from rolecall.ui.screens.modals import MODAL_CSS
 
 
@@ -28,10 +30,14 @@ class CommandLineScreen(ModalScreen[list[str] | None]):
     DEFAULT_CSS = MODAL_CSS.format(name="CommandLineScreen").replace("width: 72", "width: 96")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="run_across.cancel")]
 
-    def __init__(self, targets: Sequence[str], guarded: Sequence[str]) -> None:
+    def __init__(
+        self, targets: Sequence[str], guarded: Sequence[str], presenter: bool = False
+    ) -> None:
         super().__init__()
         self.targets = list(targets)
         self.guarded = list(guarded)
+        self.presenter = presenter
+        """Mask account ids."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -40,7 +46,7 @@ class CommandLineScreen(ModalScreen[list[str] | None]):
             )
             listing = Text()
             for target in self.targets:
-                listing.append(f"  {inert(target)}")
+                listing.append(f"  {inert(mask(target, self.presenter))}")
                 if target in self.guarded:
                     listing.append("  asks for confirmation", style="bold red")
                 listing.append("\n")
@@ -88,10 +94,14 @@ class RunResultsScreen(ModalScreen[None]):
     )
     BINDINGS = [Binding("escape", "close", "Close", id="run_results.close")]
 
-    def __init__(self, command: Sequence[str], outcomes: Sequence[Outcome]) -> None:
+    def __init__(
+        self, command: Sequence[str], outcomes: Sequence[Outcome], presenter: bool = False
+    ) -> None:
         super().__init__()
         self.command = list(command)
         self.outcomes = list(outcomes)
+        self.presenter = presenter
+        """Mask account ids (in the output too: `aws sts get-caller-identity` prints one)."""
 
     def compose(self) -> ComposeResult:
         failed = sum(1 for o in self.outcomes if not o.ok)
@@ -99,17 +109,18 @@ class RunResultsScreen(ModalScreen[None]):
             f"{shlex.join(self.command)}: {len(self.outcomes) - failed} of "
             f"{len(self.outcomes)} succeeded"
         )
+        hide = partial(mask, presenter=self.presenter)
         with Vertical():
-            yield Static(Text(inert(title)), classes="title", id="run-results-title")
+            yield Static(Text(inert(hide(title))), classes="title", id="run-results-title")
             with VerticalScroll():
                 for outcome in self.outcomes:
                     yield Static(
-                        Text(f"{inert(outcome.target)}  {status(outcome)}"),
+                        Text(hide(f"{inert(outcome.target)}  {status(outcome)}")),
                         classes="outcome" + ("" if outcome.ok else " -failed"),
                     )
                     output = outcome.stdout + outcome.stderr
                     if output:
-                        shown = "\n".join(inert(line) for line in output.splitlines())
+                        shown = "\n".join(inert(hide(line)) for line in output.splitlines())
                         yield Static(Text(shown), classes="output")
             yield Static(Text("escape closes", style="dim"))
 

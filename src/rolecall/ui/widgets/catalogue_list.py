@@ -20,6 +20,7 @@ from textual.strip import Strip
 from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.text import inert
 from rolecall.ui.presenter import mask
+from rolecall.ui.widgets.columns import cut, fit
 
 ACCOUNT_COLORS = {
     "blue": "blue",
@@ -32,6 +33,11 @@ ACCOUNT_COLORS = {
     "purple": "purple",
 }
 """Terminal colours for the catalogue's account colours."""
+
+ID_COLUMN = 14
+"""Two spaces and a 12-digit account id: always shown whole."""
+MIN_TARGET = 12
+"""The ACCOUNT/ROLE column is never cut narrower than this."""
 
 
 class CatalogueList(ScrollView, can_focus=True):
@@ -88,7 +94,8 @@ class CatalogueList(ScrollView, can_focus=True):
         """Targets marked for running one command across them (set by the app). The mark
         column is shown only while something is marked."""
         self.target_width = 24
-        """Width of the ACCOUNT/ROLE column (from the rows near the top)."""
+        """Width the ACCOUNT/ROLE column wants (from the rows near the top; cut with `…`
+        when the list is narrower)."""
 
     def set_rows(self, rows: list[int]) -> None:
         """Show `rows` (catalogue positions) and highlight the first."""
@@ -147,12 +154,12 @@ class CatalogueList(ScrollView, can_focus=True):
         return Style(bgcolor="#2f4a6d" if self.has_focus else "#333333", bold=True)
 
     def _segments(self, role: Role, selected: bool, width: int) -> list[Segment]:
+        """One row in `width` cells: marks, ACCOUNT/ROLE (cut with `…` when it must be),
+        the whole 12-digit account id, then the tags in what is left."""
         base = self._row_style(selected)
         star = "★ " if role.target in self.favourites else "  "
         live = "● " if role.target in self.active else "  "
         color = ACCOUNT_COLORS.get(role.color or "", "default")
-        account_id = mask(role.account_id, self.presenter)
-        tags = ",".join(role.tags)
         segments = []
         if self.marked:
             mark = "✓ " if role.target in self.marked else "  "
@@ -161,9 +168,23 @@ class CatalogueList(ScrollView, can_focus=True):
             Segment(star, base + Style(color="yellow")),
             Segment(live, base + Style(color="green")),
             Segment("PROD " if role.is_prod else "     ", base + Style(color="red", bold=True)),
-            Segment(inert(role.account), base + Style(color=color, bold=True)),
-            Segment(("/" + inert(role.name)).ljust(self.target_width - len(role.account)), base),
-            Segment(f"  {account_id}", base + Style(dim=True)),
-            Segment(f"  {inert(tags)}", base + Style(italic=True, dim=True)),
         ]
+        used = sum(s.cell_length for s in segments)
+        # Ids are never shortened: the target gives way first, then the tags.
+        column = max(min(self.target_width, width - used - ID_COLUMN), MIN_TARGET)
+        account = inert(mask(role.account, self.presenter))
+        name = "/" + inert(mask(role.name, self.presenter))
+        shown = fit(account + name, column)
+        head = len(account) if shown.startswith(account) else len(shown)
+        segments += [
+            Segment(shown[:head], base + Style(color=color, bold=True)),
+            Segment(shown[head:], base),
+            Segment(f"  {mask(role.account_id, self.presenter)}", base + Style(dim=True)),
+        ]
+        room = width - used - column - ID_COLUMN - 2
+        tags = ",".join(role.tags)
+        if tags and room >= 2:
+            segments.append(
+                Segment(f"  {cut(inert(tags), room)}", base + Style(italic=True, dim=True))
+            )
         return segments
