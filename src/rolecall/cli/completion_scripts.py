@@ -35,14 +35,7 @@ def _walk(command: Command, path: str = "") -> Iterator[tuple[str, Command]]:
         yield from _walk(sub, here)
 
 
-# ---------------------------------------------------------------------------------------------
-# bash
-
-_BASH_NAMES = r"""
-# The catalogue's targets and template names into __rolecall_lines: from the names file
-# beside rolecall's catalogue cache (no process), else from `rolecall __complete names`.
-__rolecall_names() {
-    local given=$1 cache config catalogue file
+_NAMES_FILE = r"""    local given=$1 cache config catalogue file
     if [[ -n ${ROLECALL_HOME-} ]]; then
         cache=${ROLECALL_HOME/#\~/$HOME}/cache
         config=${ROLECALL_HOME/#\~/$HOME}/config
@@ -61,6 +54,19 @@ __rolecall_names() {
     [[ $catalogue == /* ]] || catalogue=$PWD/$catalogue
     file=${catalogue//[%]/%25}
     file=$cache/catalogues/${file//\//%2F}.names
+"""
+"""Shell code (bash and zsh alike) that finds the names file for the catalogue the command
+line names, as rolecall finds its catalogue and cache (`rolecall.core.catalogue.names`)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# bash
+
+_BASH_NAMES = r"""
+# The catalogue's targets and template names into __rolecall_lines: from the names file
+# beside rolecall's catalogue cache (no process), else from `rolecall __complete names`.
+__rolecall_names() {
+@NAMES_FILE@
     if [[ -f $file && ! $catalogue -nt $file ]]; then
         mapfile -t __rolecall_lines < "$file"
     else
@@ -71,7 +77,7 @@ __rolecall_names() {
         )
     fi
 }
-"""
+""".replace("@NAMES_FILE@", _NAMES_FILE)
 
 _BASH_LOOKUP = r"""
 # COMPREPLY: the targets in __rolecall_lines that start with $cur (two binary searches over
@@ -235,25 +241,7 @@ _ZSH_NAMES = r"""
 # The catalogue's targets and template names into reply: from the names file beside
 # rolecall's catalogue cache (no process), else from `rolecall __complete names`.
 __rolecall_names() {
-    local given=$1 cache config catalogue file
-    if [[ -n ${ROLECALL_HOME-} ]]; then
-        cache=${ROLECALL_HOME/#\~/$HOME}/cache
-        config=${ROLECALL_HOME/#\~/$HOME}/config
-    elif [[ $OSTYPE == darwin* ]]; then
-        cache=$HOME/Library/Caches/rolecall
-        config="$HOME/Library/Application Support/rolecall"
-    else
-        cache=${XDG_CACHE_HOME-}
-        [[ $cache == /* ]] || cache=$HOME/.cache
-        config=${XDG_CONFIG_HOME-}
-        [[ $config == /* ]] || config=$HOME/.config
-        cache+=/rolecall config+=/rolecall
-    fi
-    catalogue=${given:-${ROLECALL_CATALOGUE:-$config/accounts.toml}}
-    [[ $catalogue == "~/"* ]] && catalogue=$HOME/${catalogue:2}
-    [[ $catalogue == /* ]] || catalogue=$PWD/$catalogue
-    file=${catalogue//[%]/%25}
-    file=$cache/catalogues/${file//\//%2F}.names
+@NAMES_FILE@
     if [[ -f $file && ! $catalogue -nt $file ]] && zmodload -F zsh/mapfile p:mapfile 2>/dev/null
     then
         reply=("${(@f)mapfile[$file]}")
@@ -306,7 +294,7 @@ __rolecall_rest() {
         __rolecall_targets
     fi
 }
-"""
+""".replace("@NAMES_FILE@", _NAMES_FILE)
 
 
 _ZSH_FOOTER = """
