@@ -1,12 +1,9 @@
-"""A loopback IAM Identity Center: sso-oidc (register, authorize, device, token) and the portal.
+"""The loopback IAM Identity Center for tests (`rolecall.demo.identity_center`, which the demo
+world serves too), and a fake browser.
 
-moto has neither, so this is a small `ThreadingHTTPServer` that speaks their wire formats
-(rest-json; errors as 400 with `x-amzn-errortype`). Point boto3 at it with
-`AWS_ENDPOINT_URL_SSO_OIDC` and `AWS_ENDPOINT_URL_SSO`. It checks what the real service checks
-and a sign-in depends on: the issuer/start URL, PKCE (S256 of the verifier), the redirect
-URI, the grant, the bearer token of portal calls. Modes switch the user's answer:
-`authorize_mode` (`approve`, `deny`, `ignore`: the tab is closed) and `device_mode`
-(`approve` once `approve_device` is called, `deny`, `expire`).
+The fake speaks sso-oidc and the portal; modes switch the user's answer: `authorize_mode`
+(`approve`, `deny`, `ignore`: the tab is closed) and `device_mode` (`approve` once
+`approve_device` is called, `deny`, `expire`).
 
 `FAKE_BROWSER` is a script to use as BROWSER / `[console] browser`: it logs one line per
 invocation, fetches the URL and follows the redirect to the loopback callback like a browser
@@ -16,21 +13,12 @@ status it got).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import itertools
-import json
-import secrets
 import stat
 import sys
-import threading
-import time
-import urllib.parse
-from collections import Counter
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from rolecall.demo import identity_center
 
 START_URL = "https://corp.awsapps.com/start"
 
@@ -87,240 +75,7 @@ def browser_opens(log: Path) -> int:
 
 
 @dataclass
-class _Device:
-    client_id: str
-    user_code: str
-    approved: bool = False
-
-
-@dataclass
-class FakeIdentityCenter:
-    """The fake service; `url` is its base URL."""
+class FakeIdentityCenter(identity_center.FakeIdentityCenter):
+    """The demo's fake, for the corp start URL the tests' AWS configs name."""
 
     start_url: str = START_URL
-    authorize_mode: str = "approve"
-    device_mode: str = "approve"
-    token_seconds: int = 8 * 3600
-    slow_down_once: bool = False
-    """Answer the second device-code poll with SlowDownException."""
-    counts: Counter[str] = field(default_factory=Counter)
-    """Calls by kind: register, authorize, device, grant:<type>, credentials."""
-    tokens: dict[str, float] = field(default_factory=dict)
-    """Access token -> expiry (epoch seconds)."""
-    refresh_tokens: set[str] = field(default_factory=set)
-    portal_tokens: list[str] = field(default_factory=list)
-    """Bearer tokens GetRoleCredentials was called with."""
-
-    def __post_init__(self) -> None:
-        self._ids = itertools.count(1)
-        self._codes: dict[str, tuple[str, str, str]] = {}
-        self._devices: dict[str, _Device] = {}
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def approve_device(self, user_code: str) -> bool:
-        """The user enters `user_code` on the verification page."""
-        with self._lock:
-            for device in self._devices.values():
-                if device.user_code == user_code:
-                    device.approved = True
-                    return True
-        return False
-
-    def issue(self) -> dict[str, Any]:
-        """A new access and refresh token (also used to seed a cache in tests)."""
-        access = "at-" + secrets.token_hex(8)
-        refresh = "rt-" + secrets.token_hex(8)
-        with self._lock:
-            self.tokens[access] = time.time() + self.token_seconds
-            self.refresh_tokens.add(refresh)
-        return {
-            "accessToken": access,
-            "tokenType": "Bearer",
-            "expiresIn": self.token_seconds,
-            "refreshToken": refresh,
-        }
-
-    # -- HTTP ----------------------------------------------------------------------------------
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _json(self, status: int, body: Any, error: str | None = None) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                if error:
-                    self.send_header("x-amzn-errortype", error)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _error(self, name: str, status: int = 400) -> None:
-                self._json(status, {"error": name, "error_description": name}, name)
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-                route = {
-                    "/client/register": fake._register,
-                    "/device_authorization": fake._device_authorization,
-                    "/token": fake._token,
-                }.get(self.path)
-                if route is None:
-                    self._error("NotFound", 404)
-                    return
-                status, answer, error = route(body)
-                self._json(status, answer, error)
-
-            def do_GET(self) -> None:
-                url = urllib.parse.urlsplit(self.path)
-                query = dict(urllib.parse.parse_qsl(url.query))
-                if url.path == "/authorize":
-                    fake._authorize(self, query)
-                elif url.path == "/device":
-                    ok = fake.approve_device(query.get("user_code", ""))
-                    self._json(200 if ok else 404, {"approved": ok})
-                elif url.path.startswith(("/federation/", "/assignment/")):
-                    token = self.headers.get("x-amz-sso_bearer_token", "")
-                    expiry = fake.tokens.get(token)
-                    fake.portal_tokens.append(token)
-                    if expiry is None or expiry < time.time():
-                        self._error("UnauthorizedException", 401)
-                        return
-                    self._json(200, fake._portal(url.path, query))
-                else:
-                    self._error("NotFound", 404)
-
-        return Handler
-
-    def _register(self, body: dict[str, Any]) -> tuple[int, Any, str | None]:
-        self.counts["register"] += 1
-        if "issuerUrl" in body and body["issuerUrl"] != self.start_url:
-            return 400, {"error": "invalid_request"}, "InvalidRequestException"
-        number = next(self._ids)
-        return (
-            200,
-            {
-                "clientId": f"client-{number}",
-                "clientSecret": f"client-secret-{number}",
-                "clientIdIssuedAt": int(time.time()),
-                "clientSecretExpiresAt": int(time.time()) + 90 * 86400,
-            },
-            None,
-        )
-
-    def _authorize(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
-        self.counts["authorize"] += 1
-        redirect = query.get("redirect_uri", "")
-        if self.authorize_mode == "ignore" or not redirect.startswith("http://127.0.0.1:"):
-            handler.send_response(200)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-            return
-        if self.authorize_mode == "deny":
-            answer = {"error": "access_denied", "error_description": "the user said no"}
-        else:
-            code = "code-" + secrets.token_hex(8)
-            with self._lock:
-                self._codes[code] = (
-                    query.get("client_id", ""),
-                    query.get("code_challenge", ""),
-                    redirect,
-                )
-            answer = {"code": code}
-        answer["state"] = query.get("state", "")
-        handler.send_response(302)
-        handler.send_header("Location", f"{redirect}?{urllib.parse.urlencode(answer)}")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    def _device_authorization(self, body: dict[str, Any]) -> tuple[int, Any, str | None]:
-        self.counts["device"] += 1
-        if body.get("startUrl") != self.start_url:
-            return 400, {"error": "invalid_request"}, "InvalidRequestException"
-        device_code = "dc-" + secrets.token_hex(8)
-        user_code = f"{secrets.token_hex(2).upper()}-{secrets.token_hex(2).upper()}"
-        with self._lock:
-            self._devices[device_code] = _Device(str(body.get("clientId")), user_code)
-        return (
-            200,
-            {
-                "deviceCode": device_code,
-                "userCode": user_code,
-                "verificationUri": f"{self.url}/device",
-                "verificationUriComplete": f"{self.url}/device?user_code={user_code}",
-                "expiresIn": 600,
-                "interval": 1,
-            },
-            None,
-        )
-
-    def _token(self, body: dict[str, Any]) -> tuple[int, Any, str | None]:
-        grant = str(body.get("grantType"))
-        self.counts[f"grant:{grant}"] += 1
-        if grant == "authorization_code":
-            with self._lock:
-                stored = self._codes.pop(str(body.get("code")), None)
-            verifier = str(body.get("codeVerifier", ""))
-            challenge = (
-                base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-                .decode()
-                .rstrip("=")
-            )
-            if stored is None or stored != (
-                body.get("clientId"),
-                challenge,
-                body.get("redirectUri"),
-            ):
-                return 400, {"error": "invalid_grant"}, "InvalidGrantException"
-            return 200, self.issue(), None
-        if grant == "refresh_token":
-            with self._lock:
-                known = str(body.get("refreshToken")) in self.refresh_tokens
-            if not known:
-                return 400, {"error": "invalid_grant"}, "InvalidGrantException"
-            return 200, self.issue(), None
-        if grant == "urn:ietf:params:oauth:grant-type:device_code":
-            device = self._devices.get(str(body.get("deviceCode")))
-            if device is None:
-                return 400, {"error": "invalid_grant"}, "InvalidGrantException"
-            if self.device_mode == "expire":
-                return 400, {"error": "expired_token"}, "ExpiredTokenException"
-            if self.device_mode == "deny":
-                return 400, {"error": "access_denied"}, "AccessDeniedException"
-            if self.slow_down_once and self.counts[f"grant:{grant}"] == 2:
-                return 400, {"error": "slow_down"}, "SlowDownException"
-            if not device.approved:
-                return 400, {"error": "authorization_pending"}, "AuthorizationPendingException"
-            return 200, self.issue(), None
-        return 400, {"error": "unsupported_grant_type"}, "UnsupportedGrantTypeException"
-
-    def _portal(self, path: str, query: dict[str, str]) -> Any:
-        if path == "/federation/credentials":
-            self.counts["credentials"] += 1
-            return {
-                "roleCredentials": {
-                    "accessKeyId": "ASIA" + secrets.token_hex(8).upper(),
-                    "secretAccessKey": secrets.token_hex(20),
-                    "sessionToken": secrets.token_hex(32),
-                    "expiration": int((time.time() + 3600) * 1000),
-                }
-            }
-        if path == "/assignment/accounts":
-            return {
-                "accountList": [
-                    {"accountId": "111111111111", "accountName": "dev", "emailAddress": "d@x"}
-                ]
-            }
-        return {"roleList": [{"roleName": "PowerUser", "accountId": query.get("account_id")}]}

@@ -93,7 +93,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
 def test_the_catalogue_passes_check(demo: Demo) -> None:
     result = demo.run("check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 roles (2 chained)" in result.stdout
+    assert "10 roles (2 chained)" in result.stdout
 
 
 @pytest.mark.parametrize("target", ROLES)
@@ -105,6 +105,31 @@ def test_every_demo_role_can_be_assumed(demo: Demo, target: str) -> None:
     role = target.split("/")[1]
     assert f":assumed-role/{role}/" in variables["ROLECALL_ASSUMED_ROLE_ARN"]
     assert variables["AWS_REGION"] in ("eu-west-1", "us-east-1")
+
+
+def test_the_identity_center_role_signs_in_first(demo: Demo) -> None:
+    """payments-dev/Deployer's source is the demo's IAM Identity Center, with no token at
+    start: the assume signs in with a device code (the demo's fake approves it by itself after
+    a few seconds), then assumes with the portal's credentials of the permission set's role.
+    Every call stays on loopback; the token lands in the demo's own directory."""
+    for name in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO"):
+        assert demo.env[name].startswith("http://127.0.0.1:")
+    cache = Path(demo.env["ROLECALL_SSO_CACHE_DIR"])
+    assert cache.is_relative_to(Path(demo.env["ROLECALL_HOME"]).parent)
+    assert not cache.exists()
+    started = time.monotonic()
+    result = demo.run("env", "payments-dev/Deployer", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "enter the code" in result.stderr
+    assert time.monotonic() - started >= 3  # approved by the fake, not before
+    variables = json.loads(result.stdout)["set"]
+    assert variables["ROLECALL_ASSUMED_ROLE_ARN"].startswith(
+        "arn:aws:sts::222222222222:assumed-role/Deployer/"
+    )
+    assert len(list(cache.glob("*.json"))) == 2  # the token and the client registration
+    again = demo.run("env", "payments-dev/Deployer", "--no-cache", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert "enter the code" not in again.stderr  # the cached token is used
 
 
 def test_the_forbidden_role_is_denied_with_a_sentence(demo: Demo) -> None:

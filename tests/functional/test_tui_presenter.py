@@ -9,22 +9,25 @@ screen at each step and looks for any 12-digit number.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from rolecall.core.lifecycle.sso_signin import SignInPrompt
+from rolecall.core.lifecycle.sso_token import SsoSource
 from rolecall.ui.app import RolecallApp
 from rolecall.ui.screens.modals import (
     ConfirmScreen,
     HelpScreen,
     LinkScreen,
     MfaScreen,
-    SignInScreen,
     VariablesScreen,
 )
 from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
+from rolecall.ui.screens.sign_in import SignInProgressScreen, SignInScreen
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 from tests.aws import FakeFederation, FakeSts
 from tests.functional.tui_support import build_app, screen_lines, until
@@ -132,13 +135,34 @@ async def test_presenter_mode_masks_every_account_id_on_every_screen(
 
             app.push_screen(
                 SignInScreen(
-                    "payments-dev/Developer",
+                    "https://d-222222222222.awsapps.com/start",
                     "arn:aws:iam::222222222222:role/Developer needs a sign-in",
-                    app.presenter,
+                    presenter=app.presenter,
                 )
             )
             await walk.check("sign-in dialog")
             await walk.leave()
+            for flow in ("device", "browser"):
+                prompt = SignInPrompt(
+                    SsoSource("https://d-222222222222.awsapps.com/start", "eu-west-1", "corp"),
+                    flow,
+                    "https://oidc.eu-west-1.amazonaws.com/authorize?client_id=222222222222",
+                    user_code="ABCD-EFGH",
+                    url_with_code="https://device.example/?account=222222222222",
+                    expires_in=600,
+                )
+                app.push_screen(
+                    SignInProgressScreen(
+                        prompt,
+                        "https://d-222222222222.awsapps.com/start",
+                        threading.Event(),
+                        app.clock,
+                        app.presenter,
+                        "Demo note about 222222222222",
+                    )
+                )
+                await walk.check(f"sign-in progress dialog ({flow})")
+                await walk.leave()
 
             app.select_target("data-lake/Analyst")
             await pilot.press("c")
@@ -167,6 +191,6 @@ async def test_presenter_mode_masks_every_account_id_on_every_screen(
             await until(pilot, lambda: isinstance(app.screen, RunResultsScreen), seconds=30)
             await walk.check("run-across results")
             await walk.leave()
-        assert len(walk.seen) >= 17
+        assert len(walk.seen) >= 19
     finally:
         federation.close()

@@ -21,6 +21,7 @@ then open tests/snapshots/__snapshots__/test_snapshots/*.svg in a browser before
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,10 +30,13 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
+from rolecall.core.lifecycle.sso_signin import SignInPrompt
+from rolecall.core.lifecycle.sso_token import SsoSource
 from rolecall.ui.app import RolecallApp
 from rolecall.ui.screens.modals import HelpScreen, MfaScreen
+from rolecall.ui.screens.sign_in import SignInProgressScreen
 from rolecall.ui.widgets.sessions_panel import SessionRow, SessionsPanel
 from tests.aws import FakeSts
 from tests.functional.tui_support import START, FakeClock, app_of, build_app, until
@@ -199,6 +203,33 @@ def test_presenter_mode(shot: Shot, snap_compare: Snap) -> None:
     compare(shot, snap_compare, run_before)
     (svg,) = shot.svgs
     assert "000000000000" not in svg and "111111111111" not in svg
+
+
+def test_device_code_modal(shot: Shot, snap_compare: Snap) -> None:
+    """The Identity Center device-code dialog: a fixed code and page, the countdown from the
+    fixed clock (10:00), Cancel."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = app_of(pilot)
+        await ready(pilot)
+        page = "https://device.sso.eu-west-1.amazonaws.com/"
+        prompt = SignInPrompt(
+            SsoSource("https://corp.awsapps.com/start", "eu-west-1", "corp"),
+            "device",
+            page,
+            user_code="WDJB-MJHT",
+            url_with_code=f"{page}?user_code=WDJB-MJHT",
+            expires_in=600,
+        )
+        screen = SignInProgressScreen(
+            prompt, "https://corp.awsapps.com/start", threading.Event(), app.clock
+        )
+        await app.push_screen(screen)
+        screen.query_one(TextArea).cursor_blink = False  # a steady cursor
+        await drop_toasts(app)
+        await pilot.pause()
+
+    compare(shot, snap_compare, run_before)
 
 
 @pytest.mark.parametrize(

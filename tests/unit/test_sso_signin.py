@@ -229,7 +229,15 @@ def test_botocore_reads_the_token_from_rolecalls_directory(
     tmp_path: Path, idc: FakeIdentityCenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # botocore fixed its cache dir when it was imported (another HOME); rolecall points it.
+    # That import-time dir is made an empty one of this test's: another test in the same
+    # worker may have left a token in the real one.
     import boto3
+    import botocore.credentials
+    import botocore.tokens
+
+    import_time = str(tmp_path / "import-time-home" / ".aws" / "sso" / "cache")
+    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", import_time)
+    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", import_time)
 
     config = tmp_path / "aws-config"
     config.write_text(

@@ -74,7 +74,7 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
             "the demo TUI needs a terminal.",
             hint="use `rolecall demo --serve` to run the demo world without the TUI",
         )
-    from rolecall.demo.world import DemoWorld, demo_mfa_code
+    from rolecall.demo.world import SIGN_IN_NOTE, DemoWorld, demo_mfa_code
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -101,6 +101,9 @@ def cmd_demo(ctx: Context, out: TextIO) -> int:
         workspace.mfa_hint = lambda: (
             f"Demo world: the code now is {demo_mfa_code()} (any 6 digits work here)."
         )
+        # No browser is needed: the demo's Identity Center approves device codes by itself.
+        workspace.sso_device_code = True
+        workspace.sign_in_note = SIGN_IN_NOTE
         app = make_app(workspace)
         app.title = "rolecall demo"
         app.hangup_hooks += [world.stop, lambda: demo_pointer.withdraw(pointer)]

@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rolecall.core.console.url import CONTAINER_FORMS
 from rolecall.core.errors import UsageError
 from rolecall.core.locations import check_trusted
 from rolecall.core.text import inert, show
@@ -61,14 +60,18 @@ def load_settings(path: Path) -> Settings:
 
     Raises `UntrustedPath` when another user could change the file or a directory above it.
     """
-    import tomllib
-
     check_trusted(path)
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Settings()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read the settings {path}: {e}.") from None
+    import tomllib  # deferred: no config.toml costs no TOML parser (the TUI's start)
+
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
         raise UsageError(f"cannot read the settings {path}: {e}.") from None
     unknown = set(document) - {"console", "keymap", "tui"}
     console = document.get("console", {})
@@ -90,6 +93,8 @@ def load_settings(path: Path) -> Settings:
             hint='e.g. browser = ["firefox", "--new-tab", "{url}"]',
         )
     container = console.get("container")
+    from rolecall.core.console.url import CONTAINER_FORMS  # deferred: not needed without a file
+
     if container is not None and container not in CONTAINER_FORMS:
         raise UsageError(f"{path}: console.container must be one of {', '.join(CONTAINER_FORMS)}.")
     logout_first = console.get("logout_first", False)

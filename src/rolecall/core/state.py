@@ -44,12 +44,12 @@ class State:
         Raises `UntrustedPath` when another user could change the file, the state directory or
         a directory above it (a group-readable file of ours is still ignored, as before).
         """
-        import tomllib
-
         check_trusted(path)
         data = read_private(path)
         if not data:
             return cls(path)
+        import tomllib  # deferred: no state file yet costs no TOML parser (the TUI's start)
+
         try:
             document: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError):

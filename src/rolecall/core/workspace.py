@@ -29,6 +29,8 @@ from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.sts.session_cache import SessionCache
 
 if TYPE_CHECKING:
+    import threading
+
     from rolecall.core.lifecycle.sso_signin import SignInPrompt
 
 Launcher = Callable[[Sequence[str], Mapping[str, str]], int]
@@ -57,6 +59,13 @@ class ActiveSession(NamedTuple):
 
 class Workspace:
     """Catalogue, STS engine, cache, journal, state and settings for one user."""
+
+    sso_device_code: bool = False
+    """Sign in to IAM Identity Center with a device code even where a browser could open (the
+    demo: its Identity Center approves codes by itself)."""
+
+    sign_in_note: str | None = None
+    """A line for the sign-in dialogs (the demo says how its sign-in is approved)."""
 
     def __init__(
         self,
@@ -183,9 +192,17 @@ class Workspace:
 
         return renew
 
-    def sign_in(self, role: Role, tell: Callable[[SignInPrompt], None]) -> bool:
+    def sign_in(
+        self,
+        role: Role,
+        tell: Callable[[SignInPrompt], None],
+        *,
+        use_device_code: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> bool:
         """Sign in now to the IAM Identity Center behind `role`'s chain (blocking: the browser
-        or a device code, `tell` says which); False when its source is not Identity Center."""
+        or a device code, `tell` says which; setting `cancel` stops it with `SsoCancelled`);
+        False when its source is not Identity Center."""
         from rolecall.core.lifecycle.sso_signin import SsoSignIn
 
         source = self.assumer.sso_source(self.catalogue.chain(role)[0].source_profile)
@@ -195,8 +212,10 @@ class Workspace:
             self.env,
             self.locations.cache_dir / "sso",
             notify=tell,
+            use_device_code=use_device_code or self.sso_device_code,
             browser=self.settings.console.browser,
             boto_session=self.assumer.boto_session,
+            cancel=cancel,
         ).login(source)
         return True
 

@@ -4,6 +4,11 @@ moto's server runs in-process on a free port, seeded through its backends with a
 account (user alice, behind MFA) and four spoke accounts with realistic roles. IAM
 authorisation is then switched on, so the one role alice may not assume really fails with
 AccessDenied. A local sign-in endpoint turns console links into a page naming the identity.
+A fake IAM Identity Center (`identity_center`) signs in the profile `demo-sso`, whose portal
+hands out real emulator credentials of the permission set's role; the role `payments-dev/
+Deployer` has that profile as its source, and no token is cached at start, so assuming it
+shows the sign-in. Its device codes approve themselves after `APPROVE_AFTER` seconds (nobody
+has a browser to approve them in), and the demo signs in with a device code.
 Everything lives in a private temporary directory (0700, files 0600) that `stop()` removes.
 """
 
@@ -34,6 +39,22 @@ USER = "alice"
 MFA_SERIAL = f"arn:aws:iam::{HUB}:mfa/{USER}"
 EXTERNAL_ID = "lake-7f3a"
 REGION = "eu-west-1"
+SSO_PROFILE = "demo-sso"
+"""The AWS profile that signs in to the demo's IAM Identity Center."""
+SSO_START_URL = "https://rolecall-demo.invalid/start"
+"""The demo directory's start URL (a name only: every call goes to the loopback fake)."""
+SSO_ROLE = ("identity", "PowerUser")
+"""The permission set's role in the account the sign-in is assigned to (the hub: moto finds
+an assumed role's policies in the account of whoever assumed it, the portal's hub user)."""
+SSO_TARGET = ("payments-dev", "Deployer")
+"""The catalogue role whose source is the Identity Center profile."""
+APPROVE_AFTER = 4.0
+"""Seconds after which the demo's Identity Center approves a device code by itself."""
+SIGN_IN_NOTE = (
+    f"Demo world: nobody has to enter this code; the demo's Identity Center approves it by "
+    f"itself about {APPROVE_AFTER:g} s after it was shown (a real one waits for you)."
+)
+"""What the demo's sign-in dialog says about the approval."""
 
 CATALOGUE = f"""\
 # The rolecall demo world: every account below lives in moto's server on loopback.
@@ -100,6 +121,11 @@ color = "green"
   [[accounts.roles]]
   name = "ReadOnly"
 
+  [[accounts.roles]]
+  name = "Deployer"
+  source_profile = "{SSO_PROFILE}"
+  description = "From an IAM Identity Center sign-in ({SSO_PROFILE}): assuming it signs in first"
+
 [[accounts]]
 name = "data-lake"
 id = "333333333333"
@@ -136,6 +162,7 @@ ROLES = [
     ("payments-prod", "OnCall"),
     ("payments-dev", "Developer"),
     ("payments-dev", "ReadOnly"),
+    SSO_TARGET,
     ("data-lake", "Analyst"),
     ("security-audit", "Auditor"),
     ("security-audit", "BreakGlass"),
@@ -174,6 +201,7 @@ class DemoWorld:
         """Lets the sign-in endpoint prove to `--print-env` that it is this world."""
         self._moto: Any = None
         self._signin: Any = None
+        self._identity_center: Any = None
         import logging
 
         # werkzeug logs every request to stderr, which would scribble over the TUI.
@@ -188,6 +216,7 @@ class DemoWorld:
             from rolecall.demo.signin import SigninServer
 
             self._signin = SigninServer(self.endpoint, self.proof_key)
+            self._identity_center = self._serve_identity_center(key, secret)
             self._write_files(key, secret)
         except BaseException:
             self.stop()
@@ -205,7 +234,8 @@ class DemoWorld:
         hub = iam_backends[HUB]["global"]
         hub.create_user(REGION, USER)
         access_key = hub.create_access_key(USER)
-        allowed = [_arn(a, r) for a, r in ROLES if (a, r) != DENIED]
+        # alice may also assume the permission set's role: the demo portal does it for her.
+        allowed = [_arn(a, r) for a, r in (*ROLES, SSO_ROLE) if (a, r) != DENIED]
         hub.put_user_policy(
             USER,
             "assume-demo-roles",
@@ -217,7 +247,7 @@ class DemoWorld:
             "Resource": "*",
         }
         for account, role in ROLES:
-            principals = [f"arn:aws:iam::{HUB}:root", user_arn, hub_role]
+            principals = [f"arn:aws:iam::{HUB}:root", user_arn, hub_role, _arn(*SSO_ROLE)]
             trust = _policy(
                 {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}
             )
@@ -227,6 +257,7 @@ class DemoWorld:
             if (account, role) == ("identity", "OrgAccess"):
                 statements.append({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"})
             backend.put_role_policy(role, "demo", _policy(*statements))
+        self._seed_identity_center(read, user_arn)
         for account, account_id in ACCOUNTS.items():
             s3 = s3_backends[account_id]["aws"]
             for suffix in ("logs", "artifacts"):
@@ -235,6 +266,55 @@ class DemoWorld:
         settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
         ActionAuthenticatorMixin.request_count = 0
         return str(access_key.access_key_id), str(access_key.secret_access_key)
+
+    def _seed_identity_center(self, read: dict[str, Any], user_arn: str) -> None:
+        """The permission set's role: it may assume the role whose source is the sign-in."""
+        from moto.iam.models import iam_backends
+
+        account, role = SSO_ROLE
+        backend = iam_backends[ACCOUNTS[account]]["global"]
+        principals = [f"arn:aws:iam::{HUB}:root", user_arn]
+        trust = _policy(
+            {"Effect": "Allow", "Principal": {"AWS": principals}, "Action": "sts:AssumeRole"}
+        )
+        backend.create_role(
+            role, trust, "/", None, "IAM Identity Center permission set", [], "43200"
+        )
+        assume = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": _arn(*SSO_TARGET)}
+        backend.put_role_policy(role, "demo", _policy(read, assume))
+
+    def _serve_identity_center(self, key: str, secret: str) -> Any:
+        """The fake IAM Identity Center; its portal hands alice (who signs in) credentials
+        of the permission set's role, assumed with her keys in the emulator."""
+        from rolecall.demo.identity_center import FakeIdentityCenter
+
+        def role_credentials(account_id: str, role_name: str) -> dict[str, Any]:
+            import boto3
+
+            sts = boto3.client(
+                "sts",
+                endpoint_url=self.endpoint,
+                region_name=REGION,
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+            )
+            arn = f"arn:aws:iam::{account_id}:role/{role_name}"
+            answer = sts.assume_role(RoleArn=arn, RoleSessionName=USER, DurationSeconds=3600)
+            credentials = answer["Credentials"]
+            return {
+                "accessKeyId": credentials["AccessKeyId"],
+                "secretAccessKey": credentials["SecretAccessKey"],
+                "sessionToken": credentials["SessionToken"],
+                "expiration": int(credentials["Expiration"].timestamp() * 1000),
+            }
+
+        account, role = SSO_ROLE
+        return FakeIdentityCenter(
+            start_url=SSO_START_URL,
+            approve_after=APPROVE_AFTER,
+            role_credentials=role_credentials,
+            assignments=((ACCOUNTS[account], account, role),),
+        )
 
     def _write_files(self, key: str, secret: str) -> None:
         self.home = self.root / "home"
@@ -247,7 +327,12 @@ class DemoWorld:
         """The demo-only AWS config (alice's keys for the emulator)."""
         profile = (
             f"[profile demo]\naws_access_key_id = {key}\n"
-            f"aws_secret_access_key = {secret}\nregion = {REGION}\n"
+            f"aws_secret_access_key = {secret}\nregion = {REGION}\n\n"
+            f"[profile {SSO_PROFILE}]\nsso_session = {SSO_PROFILE}\n"
+            f"sso_account_id = {ACCOUNTS[SSO_ROLE[0]]}\nsso_role_name = {SSO_ROLE[1]}\n"
+            f"region = {REGION}\n\n"
+            f"[sso-session {SSO_PROFILE}]\nsso_start_url = {SSO_START_URL}\n"
+            f"sso_region = {REGION}\nsso_registration_scopes = sso:account:access\n"
         )
         write_private(self.aws_config, profile.encode())
         write_private(self.root / "aws-credentials", b"")
@@ -266,12 +351,18 @@ class DemoWorld:
             "AWS_CONFIG_FILE": str(self.aws_config),
             "AWS_SHARED_CREDENTIALS_FILE": str(self.root / "aws-credentials"),
             "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ENDPOINT_URL_SSO_OIDC": self._identity_center.url,
+            "AWS_ENDPOINT_URL_SSO": self._identity_center.url,
+            "ROLECALL_SSO_CACHE_DIR": str(self.root / "sso-cache"),
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_PROFILE": "demo",
         }
 
     def stop(self) -> None:
-        """Stop both servers and remove every file the demo wrote."""
+        """Stop the servers and remove every file the demo wrote."""
+        if self._identity_center is not None:
+            self._identity_center.close()
+            self._identity_center = None
         if self._signin is not None:
             self._signin.stop()
             self._signin = None

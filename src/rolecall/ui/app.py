@@ -6,10 +6,11 @@ are awaited from async workers so that each flow reads top to bottom.
 
 `RolecallApp` is built in layers, each in its own module and each using only those below:
 `HardenedApp` (signals, a hung-up terminal, crashes: `hardening`), `BrowserApp` (order,
-search, the highlighted role: `browse`), `SessionActionsApp` (renew, forget, shell, tmux,
-console, copying: `session_actions`), `KeepingApp` (sessions kept alive, the shell with a
-credential server: `keeping`). This module adds the layout, the keys and the assume
-flow, and `make_app`, the one way to build the app.
+search, the highlighted role: `browse`), `SigningInApp` (an IAM Identity Center sign-in
+when an assume or a renewal needs one: `signing_in`), `SessionActionsApp` (renew, forget,
+shell, tmux, console, copying: `session_actions`), `KeepingApp` (sessions kept alive, the
+shell with a credential server: `keeping`). This module adds the layout, the keys and the
+assume flow, and `make_app`, the one way to build the app.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
@@ -27,8 +29,6 @@ from textual.widgets import Input, Static
 
 from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import FreeVariableMissing, RolecallError
-from rolecall.core.fanout.batch import Batch
-from rolecall.core.fanout.children import FanOut, Outcome
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
@@ -39,12 +39,15 @@ from rolecall.ui.hardening import settle_garbage
 from rolecall.ui.keeping import KeepingApp
 from rolecall.ui.presenter import mask
 from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, MfaScreen, VariablesScreen
-from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.key_footer import KeyFooter
 from rolecall.ui.widgets.role_detail import RoleDetail, preview
 from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
+
+if TYPE_CHECKING:  # run across marked roles: imported when it is used, not for the first frame
+    from rolecall.core.fanout.batch import Batch
+    from rolecall.core.fanout.children import FanOut, Outcome
 
 WIDE = 120
 """From this many columns the list and the detail pane sit side by side."""
@@ -259,7 +262,8 @@ class RolecallApp(KeepingApp):
                 options = options._replace(mfa_code=code)
                 continue
             except RolecallError as error:
-                self.show_error(error)
+                if await self.sign_in_or_report(role, error, f"Assuming {inert(role.target)}"):
+                    continue  # signed in to IAM Identity Center: the assume goes on
                 return None
             break
         self.query_one(SessionsPanel).add(active, self.clock())
@@ -287,6 +291,10 @@ class RolecallApp(KeepingApp):
     @work(exclusive=False, group="run_across", exit_on_error=False)
     async def run_across(self, roles: list[Role]) -> list[Outcome] | None:
         """Ask for the command, plan, assume shared hops (MFA in a dialog), run, show."""
+        from rolecall.core.fanout.batch import Batch
+        from rolecall.core.fanout.children import FanOut
+        from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
+
         guarded = [role.target for role in roles if role.confirm]
         command = await self.push_screen_wait(
             CommandLineScreen([role.target for role in roles], guarded, self.presenter)

@@ -3,6 +3,7 @@ the caller's identity line, and the keys that act on the listing (template, star
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -24,6 +25,9 @@ from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
 Clock = Callable[[], datetime]
+
+FIRST_FRAME_WAIT = 2.0
+"""Seconds the caller's lookup waits for the first frame at most."""
 
 
 class BrowserApp(HardenedApp):
@@ -55,6 +59,8 @@ class BrowserApp(HardenedApp):
         self._position: list[int] = []
         self._callers: dict[str, str] = {}
         self._mounted_once = False
+        self._first_frame = threading.Event()
+        """Set once the first frame is on screen: the caller's child process waits for it."""
 
     # -- ordering and search --
 
@@ -65,6 +71,7 @@ class BrowserApp(HardenedApp):
         count = len(catalogue)
         if state.alphabetical:
             order = sorted(range(count), key=catalogue.line)
+            self._natural = order == list(range(count))
         else:
             boosted: dict[int, tuple[int, int]] = {}
             for target in state.favourites | set(state.usage):
@@ -73,11 +80,19 @@ class BrowserApp(HardenedApp):
                     fav = 0 if target in state.favourites else 1
                     boosted[index] = (fav, -state.usage.get(target, 0))
             head = sorted(boosted, key=lambda i: (*boosted[i], i))
-            order = head + [i for i in range(count) if i not in boosted]
-        self._natural = order == list(range(count))
-        position = [0] * count
-        for rank, index in enumerate(order):
-            position[index] = rank
+            # File order after the head: natural exactly when the head is the file's first rows.
+            self._natural = head == list(range(len(head)))
+            order = (
+                list(range(count))
+                if self._natural
+                else head + [i for i in range(count) if i not in boosted]
+            )
+        if self._natural:
+            position = order  # the identity: every role's rank is its own index
+        else:
+            position = [0] * count
+            for rank, index in enumerate(order):
+                position[index] = rank
         self._order, self._position = order, position
         self._filter()
 
@@ -138,6 +153,8 @@ class BrowserApp(HardenedApp):
     @on(CatalogueList.Highlighted)
     def highlighted(self) -> None:
         self._show_detail()
+        if not self._first_frame.is_set():
+            self.call_after_refresh(self._first_frame.set)
         role = self.highlighted_role()
         if role is not None:
             self.resolve_caller(role)
@@ -216,6 +233,8 @@ class BrowserApp(HardenedApp):
     @work(thread=True, exclusive=True, group="caller", exit_on_error=False)
     def resolve_caller(self, role: Role) -> None:
         """GetCallerIdentity for the role's source, after first paint, off the event loop."""
+        # The child process (and its CPU) only once the first frame is on screen.
+        self._first_frame.wait(FIRST_FRAME_WAIT)
         try:
             arn = self.workspace.caller_identity(role)
         except RolecallError:

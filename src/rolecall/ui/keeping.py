@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.app import App
@@ -23,22 +23,23 @@ from textual.message import Message
 from rolecall.core.credentials import Session
 from rolecall.core.errors import RolecallError, UsageError
 from rolecall.core.lifecycle.renewal import SessionKeeper, renew_window
-from rolecall.core.lifecycle.sso_errors import SsoSignInRequired
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
-from rolecall.ui.screens.modals import MfaScreen, SignInScreen
+from rolecall.ui.screens.modals import MfaScreen
 from rolecall.ui.session_actions import SessionActionsApp
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
-
-if TYPE_CHECKING:
-    from rolecall.core.lifecycle.sso_signin import SignInPrompt
 
 KEPT = "⟳ kept"
 """The sessions panel's marker for a kept session."""
 
-NEEDS_SOMEONE = (MfaRequired, SsoSignInRequired)
-"""Renewal failures that a person can fix (asked once, in a modal)."""
+
+def needs_someone() -> tuple[type[RolecallError], ...]:
+    """Renewal failures that a person can fix (asked once, in a modal)."""
+    # Deferred: the Identity Center token cache (hashlib, json) is not needed for the first frame.
+    from rolecall.core.lifecycle.sso_errors import SsoSignInRequired
+
+    return (MfaRequired, SsoSignInRequired)
 
 
 class Keep:
@@ -121,7 +122,7 @@ class Keep:
     def _renew_in_background(self) -> Session:
         try:
             return self.renew_with(None)
-        except NEEDS_SOMEONE as needed:
+        except needs_someone() as needed:
             if not self.asking:
                 self.asking = True
                 self._app.post_message(self.NeedsInput(self.key, needed))
@@ -274,18 +275,13 @@ class KeepingApp(SessionActionsApp):
             if code is None:
                 self.stop_keeping(keep, f"Stopped keeping {target} alive: no MFA code given.")
                 return
-        else:
+        else:  # the same sign-in dialogs as an assume's
             role = self.role_of(keep.active)
-            if role is None or not await self.push_screen_wait(
-                SignInScreen(target, inert(needed.message), self.presenter)
+            doing = f"Renewing the kept session {target}"
+            if role is None or not await self.sign_in_or_report(
+                role, needed, doing, declining="stop keeping it alive"
             ):
                 self.stop_keeping(keep, f"Stopped keeping {target} alive: not signed in.")
-                return
-            try:
-                await self._in_thread(partial(self.workspace.sign_in, role, self._tell))
-            except RolecallError as error:
-                self.show_error(error)
-                self.stop_keeping(keep, f"Stopped keeping {target} alive.")
                 return
         if self.kept.get(keep.key) is not keep:
             return
@@ -297,16 +293,6 @@ class KeepingApp(SessionActionsApp):
             return
         keep.asking = False
         keep.keeper.wake()  # it takes the fresh session from the cache and says so
-
-    def _tell(self, prompt: SignInPrompt) -> None:
-        """In the sign-in thread: what the user must do now."""
-        if prompt.flow == "device":
-            text = f"Open {prompt.url} and enter the code {prompt.user_code or ''}"
-        else:
-            text = f"Sign in in the browser; if it did not open, visit {prompt.url}"
-        self.call_from_thread(
-            self.notify, inert(text), title="IAM Identity Center", timeout=120, markup=False
-        )
 
     # -- s with a credential server --
 

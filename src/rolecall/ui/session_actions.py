@@ -1,9 +1,10 @@
 """What the app does with the sessions it holds: keeping the panel in step with the session
 cache, countdown notices, renew, forget, a shell, a tmux window, the console, copying exports
-or a sign-in link; and the thread plumbing and error notices those flows share.
+or a sign-in link; and the thread plumbing those flows share.
 
 Another process may forget or renew a session at any time: every use (shell, window, link,
-copy) takes the session from the cache first."""
+copy) takes the session from the cache first. An Identity Center sign-in a renewal needs is
+offered (`signing_in`), then the renewal goes on."""
 
 from __future__ import annotations
 
@@ -17,17 +18,14 @@ from textual.notifications import SeverityLevel
 from textual.worker import WorkerFailed
 
 from rolecall.core.catalogue.model import Role
-from rolecall.core.console import clipboard
-from rolecall.core.console.browser import BrowserError
-from rolecall.core.console.clipboard import CLEAR_AFTER, ClipboardError
 from rolecall.core.errors import RolecallError
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
-from rolecall.ui.browse import BrowserApp
 from rolecall.ui.screens.modals import LinkScreen, MfaScreen
 from rolecall.ui.shell_start import POP_TITLE, banner, hand_off, title, window_command
+from rolecall.ui.signing_in import SigningInApp
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
@@ -37,7 +35,7 @@ NOT_STARTED = {127: "was not found", 126: "could not be run"}
 """Exit statuses that mean the program never started (as a shell reports them)."""
 
 
-class SessionActionsApp(BrowserApp):
+class SessionActionsApp(SigningInApp):
     """The sessions side of the app: the panel's clock and the keys that use a session."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -54,13 +52,6 @@ class SessionActionsApp(BrowserApp):
             return await worker.wait()
         except WorkerFailed as failed:
             raise failed.error from None
-
-    def show_error(self, error: RolecallError) -> None:
-        """An expected failure: a sentence and a hint, never a traceback."""
-        message = inert(error.message)
-        if error.hint:
-            message += "\n" + inert(error.hint)
-        self.notify(message, title="Failed", severity="error", timeout=12, markup=False)
 
     # -- the clock and the cache --
 
@@ -184,7 +175,8 @@ class SessionActionsApp(BrowserApp):
                 options = options._replace(mfa_code=code)
                 continue
             except RolecallError as error:
-                self.show_error(error)
+                if await self.sign_in_or_report(role, error, f"Renewing {inert(role.target)}"):
+                    continue  # signed in to IAM Identity Center: renew now
                 return
             break
         self.query_one(SessionsPanel).discard(active)
@@ -293,6 +285,9 @@ class SessionActionsApp(BrowserApp):
         except RolecallError as error:
             self.call_from_thread(self.show_error, error)
             return
+        # Deferred: the browser hand-off (http.server, email) is not needed for the first frame.
+        from rolecall.core.console.browser import BrowserError
+
         try:
             opened = self.workspace.open_console(role, link)
         except BrowserError as error:
@@ -354,6 +349,8 @@ class SessionActionsApp(BrowserApp):
     def copy_secret(self, text: str, what: str) -> None:
         """Copy `text` for a minute: through the terminal (OSC 52), or inside tmux through a
         clipboard tool, because tmux keeps terminal copies in paste buffers nothing clears."""
+        from rolecall.core.console.clipboard import CLEAR_AFTER  # deferred: hashlib, subprocess
+
         if "TMUX" in self.workspace.env:
             self.copy_with_tool(text, what)
             return
@@ -368,6 +365,9 @@ class SessionActionsApp(BrowserApp):
     @work(thread=True, group="clipboard", exit_on_error=False)
     def copy_with_tool(self, text: str, what: str) -> None:
         """The system clipboard tool, and the detached clearer that outlives the app."""
+        from rolecall.core.console import clipboard
+        from rolecall.core.console.clipboard import CLEAR_AFTER, ClipboardError
+
         try:
             clipboard.copy_for_a_while(text)
         except ClipboardError as error:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,6 +49,8 @@ def hand_off(
 ) -> Path:
     """Write the request for a window's shell (0600) and return its path."""
     ensure_private_dir(folder)
+    import secrets  # deferred: hmac and hashlib are not needed for the TUI's first frame
+
     path = folder / f"window-{secrets.token_hex(8)}.json"
     request = {"key": key, "sessions": str(sessions), "env": dict(env), "presenter": presenter}
     write_private(path, json.dumps(request).encode())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import html
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import NamedTuple
@@ -21,6 +22,9 @@ CALLBACK_PATH = "/oauth/callback"
 
 REQUEST_TIMEOUT = 5.0
 """Seconds a connection has to send its request."""
+
+CANCEL_CHECK = 0.1
+"""How often, in seconds, a wait looks at its cancel event."""
 
 
 class Callback(NamedTuple):
@@ -76,10 +80,16 @@ class CallbackServer:
         """The redirect URI with this server's port (sent in /authorize and CreateToken)."""
         return f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
 
-    def wait(self, timeout: float) -> Callback | None:
-        """The callback, or None when `timeout` seconds passed first; then stop serving."""
+    def wait(self, timeout: float, cancel: threading.Event | None = None) -> Callback | None:
+        """The callback, or None when `timeout` seconds passed first or `cancel` was set
+        (looked at every `CANCEL_CHECK` seconds); then stop serving."""
+        deadline = time.monotonic() + timeout
         try:
-            self._done.wait(timeout)
+            while not self._done.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or (cancel is not None and cancel.is_set()):
+                    break
+                self._done.wait(min(left, CANCEL_CHECK))
         finally:
             self.close()
         return self._result

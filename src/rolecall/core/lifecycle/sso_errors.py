@@ -34,6 +34,17 @@ class SsoError(RolecallError):
 class SsoSignInRequired(SsoError):
     """The token is missing or expired and this caller cannot ask anyone to sign in."""
 
+    def __init__(
+        self, message: str, hint: str | None = None, source: SsoSource | None = None
+    ) -> None:
+        super().__init__(message, hint)
+        self.source = source
+        """The sign-in that is needed (a front end that can ask offers it)."""
+
+
+class SsoCancelled(SsoError):
+    """The user stopped the sign-in (the browser wait or the device-code polling)."""
+
 
 def duration(seconds: float) -> str:
     """`10 minutes`, or `3 s` for short (test) timeouts."""
@@ -45,6 +56,15 @@ def sign_in_required(source: SsoSource) -> SsoSignInRequired:
     return SsoSignInRequired(
         f"the IAM Identity Center sign-in for {source.label} has expired.",
         hint=f"run `{source.login_command}`",
+        source=source,
+    )
+
+
+def cancelled(source: SsoSource) -> SsoCancelled:
+    """The caller's cancel event was set."""
+    return SsoCancelled(
+        f"the sign-in to {source.label} was cancelled.",
+        hint=f"sign in again when you are ready (`{source.login_command}`)",
     )
 
 

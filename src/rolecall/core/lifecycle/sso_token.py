@@ -148,7 +148,10 @@ def profile_source(full_config: Mapping[str, Any], profile: str) -> SsoSource | 
 
 
 def token_dir(env: Mapping[str, str]) -> Path:
-    """`~/.aws/sso/cache` with `~` taken from `env` (HOME), as botocore would expand it."""
+    """`~/.aws/sso/cache` with `~` taken from `env` (HOME), as botocore would expand it; or
+    `ROLECALL_SSO_CACHE_DIR` (the demo keeps its sign-in in its own directory with it)."""
+    if env.get("ROLECALL_SSO_CACHE_DIR"):
+        return Path(env["ROLECALL_SSO_CACHE_DIR"])
     home = env.get("HOME") or os.path.expanduser("~")
     return Path(home) / ".aws" / "sso" / "cache"
 

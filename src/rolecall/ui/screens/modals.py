@@ -1,5 +1,6 @@
-"""Modal dialogs: MFA code, an Identity Center sign-in, free variables, typed confirmation,
-a console link no browser took, help. Each masks account ids when given `presenter`."""
+"""Modal dialogs: MFA code, free variables, typed confirmation, a console link no browser
+took, help (the Identity Center sign-in dialogs are in `sign_in`). Each masks account ids
+when given `presenter`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static, TextArea
+from textual.widgets import Input, Static
 
 from rolecall.core.text import inert
 from rolecall.ui.presenter import mask
@@ -84,39 +85,6 @@ class MfaScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-class SignInScreen(ModalScreen[bool]):
-    """Asks whether to sign in to IAM Identity Center now (a kept session needs it)."""
-
-    DEFAULT_CSS = MODAL_CSS.format(name="SignInScreen")
-    BINDINGS = [
-        Binding("enter", "sign_in", "Sign in", id="signin.confirm"),
-        Binding("escape", "cancel", "Cancel", id="signin.cancel"),
-    ]
-
-    def __init__(self, target: str, reason: str, presenter: bool = False) -> None:
-        super().__init__()
-        self.target = target
-        self.reason = reason
-        self.presenter = presenter
-        """Mask account ids."""
-
-    def compose(self) -> ComposeResult:
-        shown = partial(shown_text, presenter=self.presenter)
-        with Vertical():
-            yield Static(shown(f"Sign in to keep {self.target} alive"), classes="title")
-            yield Static(shown(self.reason))
-            yield Static(
-                Text("enter: sign in (browser or device code)  ·  escape: stop keeping it"),
-                classes="hint",
-            )
-
-    def action_sign_in(self) -> None:
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 class VariablesScreen(ModalScreen[dict[str, str] | None]):
@@ -261,6 +229,8 @@ class LinkScreen(ModalScreen[bool]):
         """Hide the link (and mask account ids)."""
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import TextArea  # deferred: a document model the app's start skips
+
         shown = partial(shown_text, presenter=self.presenter)
         with Vertical():
             yield Static(shown(f"Console sign-in link for {self.target}"), classes="title")
