@@ -211,3 +211,25 @@ def test_nothing_is_left_in_the_servers_directory(world: World) -> None:
     servers = Path(world.env["ROLECALL_HOME"]) / "cache" / "servers"
     assert list(servers.iterdir()) == []
     assert os.stat(servers).st_mode & 0o777 == 0o700
+
+
+def test_the_aws_cli_in_the_child_gets_the_assumed_identity(world: World) -> None:
+    aws = Path(sys.executable).parent / "aws"
+    if not aws.exists():
+        pytest.skip("the AWS CLI is not installed in this environment (pip install awscli)")
+    result = world.run(
+        "exec",
+        "--server",
+        "payments-dev/Developer",
+        "--",
+        str(aws),
+        "sts",
+        "get-caller-identity",
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("arn:aws:sts::222222222222:assumed-role/Developer/")
