@@ -354,3 +354,35 @@ def test_a_fresh_token_makes_no_sign_in(sso_world: SsoWorld, idc: FakeIdentityCe
     assert idc.counts["register"] == idc.counts["grant:refresh_token"] == 0
     assert browser_opens(sso_world.browser_log) == 0
     assert time.monotonic() - started < 30
+
+
+LEGACY_CONFIG = """[profile dev-sso]
+sso_start_url = {start_url}
+sso_region = eu-west-1
+sso_account_id = 111111111111
+sso_role_name = PowerUser
+region = eu-west-1
+"""
+
+
+def test_a_legacy_sso_start_url_profile_signs_in_too(
+    sso_world: SsoWorld, idc: FakeIdentityCenter
+) -> None:
+    # Profiles from before sso-session: the token is cached under the start URL's sha1, where
+    # the AWS CLI and botocore's legacy provider look for it.
+    Path(sso_world.env["AWS_CONFIG_FILE"]).write_text(LEGACY_CONFIG.format(start_url=START_URL))
+    idc.slow_down_once = False
+    process = sso_world.start(
+        "credential-process", "sandbox/Deployer", env={"SSH_CONNECTION": "10.0.0.1 22 10.0.0.2 22"}
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    assert "enter the code" in line, line
+    code = line.rsplit(" ", 1)[-1].strip()
+    urllib.request.urlopen(f"{idc.url}/device?user_code={code}", timeout=5).read()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert json.loads(out)["Version"] == 1
+    legacy = sso_world.cache / f"{hashlib.sha1(START_URL.encode()).hexdigest()}.json"
+    assert json.loads(legacy.read_text())["accessToken"] in idc.tokens
+    assert legacy.stat().st_mode & 0o777 == 0o600
