@@ -25,8 +25,10 @@ with the A/B pair alternated in the same run after warm-up. Reported: medians wi
 `credential-process` and `env` against `python -c pass` (plus import checks and a phase
 breakdown), and `env --no-cache` against a minimal boto3 script.
 
-`tui` (`tui_bench.py`, `tui_probe.py` on a 150x40 pty): first content paint at 10k and 50k
-roles against a minimal Textual app, keystroke to painted result at 50k, peak RSS at 50k.
+`tui` (`tui_bench.py`, `tui_probe.py` on a 150x40 pty; `tmux_paint.py` in tmux; report in
+`tui_report.py`): first content paint at 10k and 50k roles against a minimal Textual app, on a
+pty and in a real terminal (tmux, the `rolecall` executable's own path), keystroke to painted
+result at 50k, peak RSS at 50k.
 
 `shell` (`completion_bench.py`): bash TAB completion of targets at 1k and 50k roles (whole
 `bash -ic`, the function alone, the Python fallback) and `rolecall prompt` against
@@ -53,6 +55,7 @@ import completion_bench
 import gen_catalogue
 import sts_bench
 import tui_bench
+import tui_report
 from catalogue_bench import (
     FULL,
     MANY_ROWS,
@@ -325,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         return sts_bench.isolated_env(home, aws)
 
                     tui = tui_bench.measure(work, homes, env_for, tui_s, sys.stderr)
-                    more, said = tui_bench.report(tui, tui_s)
+                    more, said = tui_report.report(tui, tui_s)
                     sections += [*more, ""]
                     verdicts += said
             finally:

@@ -1,11 +1,15 @@
 """One TUI process, timed from inside; started on a pseudo-terminal by `bench/pty_timer.py`.
 
-    python bench/tui_probe.py minimal|rolecall paint|keys [ROUNDS] [--profile FILE]
+    python bench/tui_probe.py minimal|rolecall|entry paint|keys [ROUNDS] [--profile FILE]
 
 * `minimal`: a Textual `App` whose only widget is an `Input` (the reference).
-* `rolecall`: what `rolecall` with no command does (`rolecall.cli.tui.cmd_tui`): the
-  catalogue named by the environment (`ROLECALL_HOME`, warm cache) in a `Workspace`, the app
-  from `make_app`.
+* `rolecall`: what `rolecall` with no command does (`rolecall.ui.launch.prepared_app`, with
+  milestones between its steps): the catalogue named by the environment (`ROLECALL_HOME`,
+  warm cache) in a `Workspace`, the app from `make_app`.
+* `entry` (`paint` only): the `rolecall` executable itself, `rolecall.entry.run()` with no
+  arguments (argv handling included); the paint hook is installed on `App`, and the figures
+  are written at the first content paint (`entry.run` leaves with `os._exit`). No milestones
+  between the script start and the first paint.
 
 A *paint* is one call of `App._display` with a non-None `CompositorUpdate` (the override below
 calls Textual's own first, so a paint includes ANSI encoding and the hand-off to the writer
@@ -81,6 +85,8 @@ class Probe:
         self.updates_cpu_ms = 0.0
         """The same, as main-thread CPU time (`time.thread_time`)."""
         self.step_paints = 0
+        self.write_at_first_paint = False
+        """Write the figures at the first content paint (the process may not return)."""
 
     def on_gc(self, phase: str, info: dict[str, int]) -> None:
         """A `gc.callbacks` hook: time every collection."""
@@ -104,6 +110,7 @@ class Probe:
     def mark(self, name: str) -> None:
         """Record a milestone (wall clock; converted to ms since T0 at the end) and VmRSS."""
         self.figures["marks"][name] = time.time()
+        self.figures.setdefault("cpu_ms", {})[name] = time.process_time() * 1e3
         self.figures.setdefault("rss_kib", {})[name] = rss_kib()
 
     def displayed(self, update: object) -> None:
@@ -126,6 +133,8 @@ class Probe:
             self.figures["gc_before_first_paint"] = self.gc_figures()
             self.figures["cpu_at_first_paint_ms"] = time.process_time() * 1e3
             if self.action == "paint":
+                if self.write_at_first_paint:
+                    write_figures(self)
                 self.app.exit()
             else:
                 self.app.run_worker(self.type_keys(), name="bench-keys", exclusive=False)
@@ -274,23 +283,23 @@ def run_minimal(probe: Probe) -> None:
 
 
 def run_rolecall(probe: Probe) -> None:
-    """What `rolecall` (no command) does: `rolecall.cli.tui.cmd_tui` without the isatty check."""
-    import argparse
+    """What `rolecall` (no command) does: `rolecall.ui.launch.prepared_app`, step by step."""
     from types import MethodType
 
     from textual.app import App
-    from textual.css.query import NoMatches
 
-    from rolecall.cli.context import Context
+    from rolecall.core.catalogue import store
+    from rolecall.core.locations import Locations, catalogue_path
+    from rolecall.core.sts.assumer import client_settings
     from rolecall.core.workspace import Workspace
     from rolecall.ui.app import RolecallApp, make_app
-    from rolecall.ui.widgets.catalogue_list import CatalogueList
 
     probe.mark("imports")
-    ctx = Context(argparse.Namespace(), dict(os.environ))
-    catalogue = ctx.catalogue()
+    env = dict(os.environ)
+    locations = Locations.from_env(env)
+    catalogue = store.load(catalogue_path(None, env, locations), locations.cache_dir)
     probe.mark("catalogue")
-    workspace = Workspace(catalogue, ctx.locations, ctx.env, client_settings=ctx._sts())
+    workspace = Workspace(catalogue, locations, env, client_settings=client_settings(env))
     app = make_app(workspace)
     probe.mark("data")
     probe.app = app
@@ -300,18 +309,7 @@ def run_rolecall(probe: Probe) -> None:
         App._display(self, screen, renderable)
         probe.displayed(renderable)
 
-    def ready(update: object) -> bool:
-        try:
-            listing = app.query_one("#catalogue", CatalogueList)
-        except NoMatches:  # not composed yet
-            return False
-        return bool(
-            listing.rows
-            and listing.virtual_size.height == len(listing.rows)
-            and touches(update, listing)
-        )
-
-    probe.ready = ready
+    probe.ready = lambda update: list_ready(app, update)
     probe.mounted = True  # `ready` itself waits for the list, which exists only after mount
     app._display = MethodType(display, app)  # type: ignore[method-assign]
     app._filter = probe.timed_filter(app._filter)  # type: ignore[method-assign]
@@ -324,6 +322,62 @@ def run_rolecall(probe: Probe) -> None:
     app.run()
 
 
+def list_ready(app: Any, update: object) -> bool:
+    """Whether `update` paints the catalogue list with its rows laid out."""
+    from textual.css.query import NoMatches
+
+    from rolecall.ui.widgets.catalogue_list import CatalogueList
+
+    try:
+        listing = app.query_one("#catalogue", CatalogueList)
+    except NoMatches:  # not composed yet
+        return False
+    return bool(
+        listing.rows
+        and listing.virtual_size.height == len(listing.rows)
+        and touches(update, listing)
+    )
+
+
+def run_entry(probe: Probe) -> None:
+    """`rolecall` with no arguments, through the executable's own `rolecall.entry.run`."""
+    from textual.app import App
+
+    from rolecall import entry
+
+    display = App._display
+
+    def hooked(self: Any, screen: Any, renderable: Any) -> None:
+        display(self, screen, renderable)
+        if probe.app is None:
+            probe.app = self
+            probe.figures["roles"] = len(self.workspace.catalogue)
+        if self is probe.app:
+            probe.displayed(renderable)
+
+    probe.ready = lambda update: list_ready(probe.app, update)
+    probe.mounted = True  # `ready` itself waits for the list, which exists only after mount
+    probe.write_at_first_paint = True
+    App._display = hooked  # type: ignore[method-assign]
+    sys.argv = ["rolecall"]
+    entry.run()
+
+
+def write_figures(probe: Probe) -> None:
+    """The figures, with milestones in ms since `BENCH_T0`, to `BENCH_OUT` (else stderr)."""
+    t0 = float(os.environ.get("BENCH_T0") or STARTED)
+    figures = dict(probe.figures)
+    figures["marks"] = {k: (v - t0) * 1e3 for k, v in figures["marks"].items()}
+    figures["steps"] = probe.steps
+    figures["first_paint_ms"] = figures["marks"].get("first_paint")
+    out = os.environ.get("BENCH_OUT")
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(figures, f)
+    else:
+        print(json.dumps(figures), file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     """`tui_probe.py KIND ACTION [ROUNDS] [--profile FILE]`."""
     profile_to: str | None = None
@@ -331,7 +385,7 @@ def main(argv: list[str]) -> int:
         at = argv.index("--profile")
         profile_to = argv[at + 1]
         argv = argv[:at] + argv[at + 2 :]
-    if len(argv) not in (2, 3) or argv[0] not in ("minimal", "rolecall"):
+    if len(argv) not in (2, 3) or argv[0] not in ("minimal", "rolecall", "entry"):
         print(__doc__, file=sys.stderr)
         return 2
     kind, action = argv[0], argv[1]
@@ -350,6 +404,11 @@ def main(argv: list[str]) -> int:
     gc.callbacks.append(probe.on_gc)
     if kind == "minimal":
         run_minimal(probe)
+    elif kind == "entry":
+        if action != "paint":
+            print(__doc__, file=sys.stderr)
+            return 2
+        run_entry(probe)
     else:
         run_rolecall(probe)
     probe.mark("run_returned")
@@ -357,17 +416,7 @@ def main(argv: list[str]) -> int:
     if profiler is not None and profile_to:
         profiler.disable()
         profiler.dump_stats(profile_to)
-    t0 = float(os.environ.get("BENCH_T0") or STARTED)
-    figures = probe.figures
-    figures["marks"] = {k: (v - t0) * 1e3 for k, v in figures["marks"].items()}
-    figures["steps"] = probe.steps
-    figures["first_paint_ms"] = figures["marks"].get("first_paint")
-    out = os.environ.get("BENCH_OUT")
-    if out:
-        with open(out, "w", encoding="utf-8") as f:
-            json.dump(figures, f)
-    else:
-        print(json.dumps(figures), file=sys.stderr)
+    write_figures(probe)
     return 0
 
 

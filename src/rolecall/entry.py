@@ -4,7 +4,8 @@ This module imports nothing it does not need: `credential-process` and `env` hit
 answered from `rolecall.core.sts.hit_memo` without loading argparse, the catalogue or the STS
 engine; a warm `list` from the parsed-catalogue cache by `rolecall.core.catalogue.listing`
 (no argparse, no model); `prompt` (from the environment alone) and the completion scripts'
-hidden `__complete names` from `rolecall.core.shell`; everything else goes to `rolecall.cli`.
+hidden `__complete names` from `rolecall.core.shell`; `rolecall` alone (the TUI) from
+`rolecall.ui.launch` (no argparse, no `rolecall.cli`); everything else goes to `rolecall.cli`.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ def run() -> None:
         from rolecall.core.shell import complete
 
         code = complete.serve(argv[1:], os.environ, sys.stdout)
+    elif not argv:  # `rolecall` alone: the TUI, without the command line's parser
+        from rolecall.ui import launch
+
+        app = launch.prepared_app(os.environ)
+        if app is not None:
+            code = launch.run(app)
     if code is None:
         from rolecall.cli import main
 

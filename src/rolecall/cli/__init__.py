@@ -27,8 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # Build only the named command's parser: building all of them costs milliseconds that
     # `credential_process` pays on every botocore refresh.
+    # `rolecall` alone (the TUI) needs no command's parser at all.
     first = next((a for a in argv if not a.startswith("-")), None)
-    parser = build_parser(first if first in COMMANDS else None)
+    parser = build_parser(first if first in COMMANDS else "" if not argv else None)
     # Everything after `--` belongs to the command of `exec`, options included.
     rest: list[str] | None = None
     if "--" in argv:

@@ -115,19 +115,9 @@ class Context:
 
     def _sts(self) -> dict[str, object]:
         """Client settings, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
-        from rolecall.core.sts.assumer import CLIENT_SETTINGS
+        from rolecall.core.sts.assumer import client_settings
 
-        settings = dict(CLIENT_SETTINGS)
-        for variable, key in (
-            ("ROLECALL_STS_CONNECT_TIMEOUT", "connect_timeout"),
-            ("ROLECALL_STS_READ_TIMEOUT", "read_timeout"),
-        ):
-            if variable in self.env:
-                try:
-                    settings[key] = float(self.env[variable])
-                except ValueError:
-                    raise UsageError(f"{variable} must be a number of seconds.") from None
-        return settings
+        return client_settings(self.env)
 
     def session(self, used_by: str) -> tuple[Role, Session]:
         """Resolve the target and return its session: from the cache, or from STS.

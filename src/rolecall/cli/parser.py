@@ -35,7 +35,8 @@ COMMANDS = frozenset(
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argparse tree; with `only`, just that command (a command runs faster that way)."""
+    """The argparse tree; with `only`, just that command (a command runs faster that way);
+    with `only=""`, no command (for `rolecall` alone: the TUI)."""
     parser = argparse.ArgumentParser(
         prog="rolecall",
         description="Pick an AWS role from your catalogue, assume it, and use it.",

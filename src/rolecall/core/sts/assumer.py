@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Credentials, Secret, Session, utc
-from rolecall.core.errors import TemplateError
+from rolecall.core.errors import TemplateError, UsageError
 from rolecall.core.naming.session_name import (
     NameContext,
     parse_template,
@@ -47,6 +47,21 @@ CLIENT_SETTINGS: dict[str, Any] = {
 }
 """botocore client settings, pinned so that a change of botocore's defaults (60 s timeouts,
 legacy vs standard retries) cannot move them. Worst case per hop: 3 x (3 s + 10 s)."""
+
+
+def client_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """`CLIENT_SETTINGS`, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
+    settings = dict(CLIENT_SETTINGS)
+    for variable, key in (
+        ("ROLECALL_STS_CONNECT_TIMEOUT", "connect_timeout"),
+        ("ROLECALL_STS_READ_TIMEOUT", "read_timeout"),
+    ):
+        if variable in env:
+            try:
+                settings[key] = float(env[variable])
+            except ValueError:
+                raise UsageError(f"{variable} must be a number of seconds.") from None
+    return settings
 
 
 class Assumer:
