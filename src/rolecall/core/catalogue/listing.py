@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from rolecall.core.catalogue.model import Role
 
-CACHE_FORMAT = 8
+CACHE_FORMAT = 9
 """The parsed-catalogue cache's format (part of its key): bump it when the layout changes."""
 
 HEADER = ("TARGET", "ACCOUNT ID", "REGION", "DURATION", "TAGS")

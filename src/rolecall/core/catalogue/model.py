@@ -163,6 +163,15 @@ FileIdentity = tuple[str, int, int, int, int, int]
 """An included file as read: `(path, device, inode, size, mtime_ns, ctime_ns)`."""
 
 
+class LineSource(Protocol):
+    """The search text kept on disk until a search needs it (what the cache in `store`
+    provides): one line is read for a row on screen, the whole text for the first search."""
+
+    def read(self, start: int, end: int) -> bytes: ...  # the bytes from `start` to `end`
+
+    def read_all(self) -> bytes: ...
+
+
 class PackedRows(Protocol):
     """Rows kept serialised and decoded one at a time (what the cache in `store` provides)."""
 
@@ -208,7 +217,7 @@ class Catalogue:
         path: str,
         accounts: tuple[Account, ...] | PackedRows,
         session_names: dict[str, str],
-        lines: bytes,
+        lines: bytes | LineSource,
         roles: list[Role | None],
         packed: PackedRows | None = None,
         starts: Sequence[int] | None = None,
@@ -224,7 +233,7 @@ class Catalogue:
         self._lines = lines
         self._roles = roles
         self._index = packed
-        self._starts = line_starts(lines) if starts is None else starts
+        self._starts = starts if starts is not None else line_starts(lines)  # type: ignore[arg-type]
         self._line_list: list[str] | None = None
 
     @classmethod
@@ -274,7 +283,7 @@ class Catalogue:
         most roles (the first letters typed into the TUI). Costs a few MiB.
         """
         if self._line_list is None:
-            self._line_list = self._lines.decode().split("\n")[: len(self._roles)]
+            self._line_list = self._text().decode().split("\n")[: len(self._roles)]
             self._lines = b""  # every reader uses the list from now on: keep one copy
 
     @property
@@ -286,6 +295,12 @@ class Catalogue:
         """Every search line, each ending in a newline, UTF-8 (what the cache stores)."""
         if self._line_list is not None:
             return "".join(line + "\n" for line in self._line_list).encode()
+        return self._text()
+
+    def _text(self) -> bytes:
+        """The joined search lines, read from the cache the first time they are needed."""
+        if not isinstance(self._lines, bytes):
+            self._lines = self._lines.read_all()
         return self._lines
 
     def _lines_with(self, word: str) -> list[int]:
@@ -293,7 +308,7 @@ class Catalogue:
         if self._line_list is not None:
             return [i for i, line in enumerate(self._line_list) if word in line]
         # The joined text is UTF-8: a word's bytes occur in it exactly where the word does.
-        lines, starts, hits, needle = self._lines, self._starts, [], word.encode()
+        lines, starts, hits, needle = self._text(), self._starts, [], word.encode()
         pos = lines.find(needle)
         while pos != -1:
             index = bisect_right(starts, pos) - 1
@@ -351,7 +366,10 @@ class Catalogue:
         """The lower-cased search line of the role at `index` (it starts with its target)."""
         if self._line_list is not None:
             return self._line_list[index]
-        return self._lines[self._starts[index] : self._starts[index + 1] - 1].decode()
+        start, end = self._starts[index], self._starts[index + 1] - 1
+        if isinstance(self._lines, bytes):
+            return self._lines[start:end].decode()
+        return self._lines.read(start, end).decode()  # a row on screen before any search
 
     def index_of(self, target: str) -> int | None:
         """Position of the role named exactly `ACCOUNT/ROLE` (account name or id)."""

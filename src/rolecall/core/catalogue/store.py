@@ -196,6 +196,56 @@ class _PackedFile(_Packed):
             os.close(self._fd)
 
 
+class _LinesFile:
+    """The search lines where the `.list` file holds them, read when they are needed.
+
+    The index does not carry them: the TUI's first frame reads only the lines of the rows it
+    shows, and the whole text (6 MiB at 50,000 roles) is read once the frame is on screen.
+    """
+
+    __slots__ = ("_base", "_fd", "_size")
+
+    def __init__(self, fd: int, base: int, size: int) -> None:
+        self._fd = fd
+        self._base = base
+        self._size = size
+
+    @classmethod
+    def open(cls, fd: int, key: tuple[object, ...], count: int) -> _LinesFile | None:
+        """The lines of the `.list` file open at `fd` if it is the one for `key` (owning
+        `fd` then), else None."""
+        from array import array
+
+        size_of_header = array("Q")
+        size_of_header.frombytes(os.pread(fd, 8, 0))
+        at = 8 + size_of_header[0]
+        # Trusted: a 0600 file of ours in a 0700 directory, checked when it was opened.
+        header = marshal.loads(os.pread(fd, at - 8, 8))  # noqa: S302
+        if not isinstance(header, tuple) or header[0] != key or header[2] != count:
+            return None
+        size = header[3]
+        base = at + (-at % 8) + 8 * (count + 1)
+        if os.fstat(fd).st_size < base + size:
+            return None  # truncated behind our back
+        return cls(fd, base, size)
+
+    def read(self, start: int, end: int) -> bytes:
+        return self._pread(end - start, start)
+
+    def read_all(self) -> bytes:
+        return self._pread(self._size, 0)
+
+    def _pread(self, size: int, at: int) -> bytes:
+        data = os.pread(self._fd, size, self._base + at)
+        if len(data) != size:
+            raise ValueError("the catalogue cache is truncated")
+        return data
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
 _GAP = 8 * 1024
 """Rows at most this many bytes apart are read together (cheaper than another `pread`)."""
 
@@ -245,14 +295,22 @@ def _read_cache(cache_file: Path, key: tuple[object, ...]) -> Catalogue | None:
         roles = _PackedFile(fd, _STAMP, table)
         fd = None  # owned by `roles` now
         count = len(roles._offsets) - 1
+        del lines  # empty: the search lines are read from the `.list` file
+        fd = open_private(cache_file.with_suffix(".list"))
+        if fd is None:
+            return None
+        text = _LinesFile.open(fd, key, count)
+        if text is None:
+            return None
+        fd = None  # owned by `text` now
         table = _Packed.offsets(starts)
-        if len(table) != count + 1 or table[-1] != len(lines) or not isinstance(lines, bytes):
+        if len(table) != count + 1 or table[-1] != text._size:
             return None
         return Catalogue(
             path=path,
             accounts=_Packed.load(accounts, account_offsets),
             session_names=session_names,
-            lines=lines,
+            lines=text,
             roles=[None] * count,
             packed=roles,
             starts=table,
@@ -279,7 +337,7 @@ def _write_cache(
         catalogue.path,
         *accounts,
         catalogue.session_names,
-        text,
+        b"",  # the search lines: in the `.list` file only (`_LinesFile`)
         array("Q", catalogue.starts).tobytes(),
         stamp,
         offsets,
