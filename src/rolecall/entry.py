@@ -41,12 +41,18 @@ def run() -> None:
     if argv[:1] == ["prompt"]:  # shell integration: every prompt and every TAB
         from rolecall.core.shell import prompt
 
-        if prompt.serve(argv, os.environ, sys.stdout):
-            code = 0
+        try:
+            if prompt.serve(argv, os.environ, sys.stdout):
+                code = 0
+        except Exception:  # the full command answers instead
+            code = None
     elif argv[:1] == ["__complete"]:
         from rolecall.core.shell import complete
 
-        code = complete.serve(argv[1:], os.environ, sys.stdout)
+        try:
+            code = complete.serve(argv[1:], os.environ, sys.stdout)
+        except Exception:  # TAB offers nothing rather than a traceback
+            code = 1
     elif not argv:  # `rolecall` alone: the TUI, without the command line's parser
         from rolecall.ui import launch
 
