@@ -38,7 +38,6 @@ from rolecall.ui.commands import RolecallCommands
 from rolecall.ui.hardening import settle_garbage
 from rolecall.ui.keeping import KeepingApp
 from rolecall.ui.presenter import mask
-from rolecall.ui.screens.modals import ConfirmScreen, HelpScreen, MfaScreen, VariablesScreen
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.key_footer import KeyFooter
 from rolecall.ui.widgets.role_detail import RoleDetail, preview
@@ -155,6 +154,8 @@ class RolecallApp(KeepingApp):
     def action_help(self) -> None:
         server = "on" if self.workspace.settings.tui.shell_server else "off"
         note = f"s with a credential server: {server} ([tui] shell_server = true in config.toml)"
+        from rolecall.ui.screens.modals import HelpScreen  # deferred: not in the first frame
+
         self.push_screen(HelpScreen(self.key_help(), [note]))
 
     def key_help(self) -> list[tuple[str, str, str]]:
@@ -221,6 +222,8 @@ class RolecallApp(KeepingApp):
         return active
 
     async def _assume(self, role: Role) -> ActiveSession | None:
+        from rolecall.ui.screens.modals import ConfirmScreen, MfaScreen, VariablesScreen
+
         if role.confirm:
             confirmed = await self.push_screen_wait(
                 ConfirmScreen(role.target, role.account, role.arn, self.presenter)
@@ -293,6 +296,7 @@ class RolecallApp(KeepingApp):
         """Ask for the command, plan, assume shared hops (MFA in a dialog), run, show."""
         from rolecall.core.fanout.batch import Batch
         from rolecall.core.fanout.children import FanOut
+        from rolecall.ui.screens.modals import VariablesScreen
         from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
 
         guarded = [role.target for role in roles if role.confirm]
@@ -335,6 +339,8 @@ class RolecallApp(KeepingApp):
         answer: Future[str | None] = Future()
 
         def ask() -> None:
+            from rolecall.ui.screens.modals import MfaScreen
+
             hint = problem or self.workspace.mfa_hint()
             screen = MfaScreen(serial, target, hint, self.presenter)
             self.push_screen(screen, callback=answer.set_result)

@@ -26,7 +26,6 @@ from rolecall.core.lifecycle.renewal import SessionKeeper, renew_window
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
-from rolecall.ui.screens.modals import MfaScreen
 from rolecall.ui.session_actions import SessionActionsApp
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
@@ -268,6 +267,8 @@ class KeepingApp(SessionActionsApp):
         target = inert(keep.active.session.target)
         code: str | None = None
         if isinstance(needed, MfaRequired):
+            from rolecall.ui.screens.modals import MfaScreen  # deferred: not in the first frame
+
             hint = f"Renewing the kept session {target}: an earlier hop has expired."
             code = await self.push_screen_wait(
                 MfaScreen(needed.serial, needed.target, hint, self.presenter)

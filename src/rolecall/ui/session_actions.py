@@ -23,7 +23,6 @@ from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
-from rolecall.ui.screens.modals import LinkScreen, MfaScreen
 from rolecall.ui.shell_start import POP_TITLE, banner, hand_off, title, window_command
 from rolecall.ui.signing_in import SigningInApp
 from rolecall.ui.widgets.catalogue_list import CatalogueList
@@ -166,6 +165,8 @@ class SessionActionsApp(SigningInApp):
             try:
                 renewed = await self._in_thread(partial(self.workspace.assume, role, options))
             except MfaRequired as needed:
+                from rolecall.ui.screens.modals import MfaScreen  # deferred: first frame
+
                 hint = self.workspace.mfa_hint()
                 code = await self.push_screen_wait(
                     MfaScreen(needed.serial, needed.target, hint, self.presenter)
@@ -308,6 +309,8 @@ class SessionActionsApp(SigningInApp):
     @work(group="console", exit_on_error=False)
     async def offer_link(self, role: Role, link: str, reason: str) -> None:
         """No browser took the link: offer it to copy (or to select, in a dialog)."""
+        from rolecall.ui.screens.modals import LinkScreen  # deferred: not for the first frame
+
         what = f"Console link for {inert(role.target)} (valid for 15 minutes)"
         if await self.push_screen_wait(LinkScreen(role.target, link, reason, self.presenter)):
             self.copy_secret(link, what)
