@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,7 +26,6 @@ from rolecall.core.lifecycle.sso_signin import (
 )
 from rolecall.core.lifecycle.sso_token import (
     SsoSource,
-    point_botocore_at,
     profile_source,
     session_source,
 )
@@ -225,20 +227,27 @@ def test_registration_key_is_botocores() -> None:
     assert CORP.cache_key == hashlib.sha1(b"corp").hexdigest()
 
 
+BOTOCORE_PROBE = """
+import sys
+import boto3
+from botocore.exceptions import SSOTokenLoadError
+from rolecall.core.lifecycle.sso_token import point_botocore_at
+try:
+    boto3.Session(profile_name="dev").get_credentials().get_frozen_credentials()
+    print("botocore alone found a token")
+except SSOTokenLoadError:
+    pass
+session = boto3.Session(profile_name="dev")
+point_botocore_at(session._session, "dev", sys.argv[1])
+print(session.get_credentials().get_frozen_credentials().access_key)
+"""
+
+
 def test_botocore_reads_the_token_from_rolecalls_directory(
     tmp_path: Path, idc: FakeIdentityCenter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # botocore fixed its cache dir when it was imported (another HOME); rolecall points it.
-    # That import-time dir is made an empty one of this test's: another test in the same
-    # worker may have left a token in the real one.
-    import boto3
-    import botocore.credentials
-    import botocore.tokens
-
-    import_time = str(tmp_path / "import-time-home" / ".aws" / "sso" / "cache")
-    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", import_time)
-    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", import_time)
-
+    # botocore fixes its token directory when it is imported, from the HOME of that moment:
+    # a fresh process imports it under an empty HOME, and rolecall's directory is elsewhere.
     config = tmp_path / "aws-config"
     config.write_text(
         "[profile dev]\nsso_session = corp\nsso_account_id = 111111111111\n"
@@ -253,14 +262,17 @@ def test_botocore_reads_the_token_from_rolecalls_directory(
         open_browser=follow,
     )
     sso.ensure(CORP)
-    from botocore.exceptions import SSOTokenLoadError
-
-    with pytest.raises(SSOTokenLoadError):  # botocore alone looks in its import-time HOME
-        boto3.Session(profile_name="dev").get_credentials().get_frozen_credentials()
-    session = boto3.Session(profile_name="dev")
-    point_botocore_at(session._session, "dev", sso.tokens.directory)
-    credentials = session.get_credentials()
-    assert credentials is not None
-    assert credentials.get_frozen_credentials().access_key.startswith("ASIA")
+    import_time_home = tmp_path / "import-time-home"
+    import_time_home.mkdir()
+    probe = subprocess.run(
+        [sys.executable, "-c", BOTOCORE_PROBE, str(sso.tokens.directory)],
+        env={**os.environ, "HOME": str(import_time_home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith("ASIA"), probe.stdout  # botocore alone found nothing
     token = sso.tokens.read(CORP.cache_key)
     assert token is not None and idc.portal_tokens == [token["accessToken"]]
