@@ -109,6 +109,23 @@ def sso_world(tmp_path: Path, sts: RecordingProxy, idc: FakeIdentityCenter) -> S
     return SsoWorld(tmp_path, sts.url, idc)
 
 
+def credentials_over_ssh(sso_world: SsoWorld, idc: FakeIdentityCenter) -> str:
+    """`credential-process sandbox/Deployer` under SSH: the device code is printed on stderr,
+    approved at the fake, and the call completes; its stdout."""
+    idc.slow_down_once = False
+    process = sso_world.start(
+        "credential-process", "sandbox/Deployer", env={"SSH_CONNECTION": "10.0.0.1 22 10.0.0.2 22"}
+    )
+    assert process.stderr is not None
+    line = process.stderr.readline()
+    assert "enter the code" in line, line
+    code = line.rsplit(" ", 1)[-1].strip()
+    urllib.request.urlopen(f"{idc.url}/device?user_code={code}", timeout=5).read()
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    return out
+
+
 def assert_sentence(result: subprocess.CompletedProcess[str], *words: str) -> None:
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
@@ -215,17 +232,7 @@ def test_an_expired_token_is_refreshed_without_a_browser(
 def test_under_ssh_the_device_code_is_printed_and_the_call_completes(
     sso_world: SsoWorld, idc: FakeIdentityCenter
 ) -> None:
-    idc.slow_down_once = False
-    process = sso_world.start(
-        "credential-process", "sandbox/Deployer", env={"SSH_CONNECTION": "10.0.0.1 22 10.0.0.2 22"}
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    assert "enter the code" in line, line
-    code = line.rsplit(" ", 1)[-1].strip()
-    urllib.request.urlopen(f"{idc.url}/device?user_code={code}", timeout=5).read()
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    out = credentials_over_ssh(sso_world, idc)
     assert json.loads(out)["Version"] == 1
     assert browser_opens(sso_world.browser_log) == 0
     assert idc.counts["grant:urn:ietf:params:oauth:grant-type:device_code"] >= 1
@@ -371,17 +378,7 @@ def test_a_legacy_sso_start_url_profile_signs_in_too(
     # Profiles from before sso-session: the token is cached under the start URL's sha1, where
     # the AWS CLI and botocore's legacy provider look for it.
     Path(sso_world.env["AWS_CONFIG_FILE"]).write_text(LEGACY_CONFIG.format(start_url=START_URL))
-    idc.slow_down_once = False
-    process = sso_world.start(
-        "credential-process", "sandbox/Deployer", env={"SSH_CONNECTION": "10.0.0.1 22 10.0.0.2 22"}
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    assert "enter the code" in line, line
-    code = line.rsplit(" ", 1)[-1].strip()
-    urllib.request.urlopen(f"{idc.url}/device?user_code={code}", timeout=5).read()
-    out, err = process.communicate(timeout=60)
-    assert process.returncode == 0, err
+    out = credentials_over_ssh(sso_world, idc)
     assert json.loads(out)["Version"] == 1
     legacy = sso_world.cache / f"{hashlib.sha1(START_URL.encode()).hexdigest()}.json"
     assert json.loads(legacy.read_text())["accessToken"] in idc.tokens

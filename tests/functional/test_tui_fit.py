@@ -21,7 +21,7 @@ from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.role_detail import RoleDetail
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 from tests.aws import FakeFederation, FakeSts
-from tests.functional.tui_support import build_app, screen_lines, until
+from tests.functional.tui_support import app_without_a_browser, build_app, screen_lines, until
 
 COUNTDOWN = re.compile(r"\b\d?\d?:?\d\d:\d\d\b")
 
@@ -176,19 +176,9 @@ async def test_the_variables_dialog_says_what_is_needed_and_previews_the_name(
 async def test_c_without_a_browser_offers_the_link_to_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
 ) -> None:
-    monkeypatch.delenv("TMUX", raising=False)
     federation = FakeFederation()
-    config = tmp_path / "rolecall" / "config"
-    config.mkdir(parents=True)
-    missing = tmp_path / "no-such-browser"
-    (config / "config.toml").write_text(f'[console]\nbrowser = ["{missing}", "{{url}}"]\n')
     try:
-        app = build_app(
-            tmp_path,
-            fake_sts.url,
-            monkeypatch,
-            extra_env={"ROLECALL_FEDERATION_ENDPOINT": federation.url},
-        )
+        app = app_without_a_browser(tmp_path, fake_sts.url, monkeypatch, federation.url)
         async with app.run_test(size=(120, 40)) as pilot:
             app.select_target("data-lake/Analyst")
             await pilot.press("c")

@@ -30,7 +30,7 @@ from rolecall.ui.screens.run_across import CommandLineScreen, RunResultsScreen
 from rolecall.ui.screens.sign_in import SignInProgressScreen, SignInScreen
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 from tests.aws import FakeFederation, FakeSts
-from tests.functional.tui_support import build_app, screen_lines, until
+from tests.functional.tui_support import app_without_a_browser, screen_lines, until
 
 ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 
@@ -61,19 +61,9 @@ class Walk:
 async def test_presenter_mode_masks_every_account_id_on_every_screen(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_sts: FakeSts
 ) -> None:
-    monkeypatch.delenv("TMUX", raising=False)
     federation = FakeFederation()
-    config = tmp_path / "rolecall" / "config"
-    config.mkdir(parents=True)
-    missing = tmp_path / "no-such-browser"
-    (config / "config.toml").write_text(f'[console]\nbrowser = ["{missing}", "{{url}}"]\n')
     try:
-        app = build_app(
-            tmp_path,
-            fake_sts.url,
-            monkeypatch,
-            extra_env={"ROLECALL_FEDERATION_ENDPOINT": federation.url},
-        )
+        app = app_without_a_browser(tmp_path, fake_sts.url, monkeypatch, federation.url)
         async with app.run_test(size=(120, 40)) as pilot:
             walk = Walk(app, pilot)
             await until(pilot, lambda: app.caller is not None)

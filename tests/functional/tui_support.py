@@ -82,6 +82,21 @@ def build_app(
     return make_app(workspace, clock=the_clock, tick_seconds=3600)
 
 
+def app_without_a_browser(
+    tmp: Path, sts_url: str, monkeypatch: pytest.MonkeyPatch, federation_url: str
+) -> RolecallApp:
+    """An app outside tmux whose configured browser cannot start, so console links go to the
+    TUI's link dialog; sign-in links come from `federation_url`."""
+    monkeypatch.delenv("TMUX", raising=False)
+    config = tmp / "rolecall" / "config"
+    config.mkdir(parents=True)
+    missing = tmp / "no-such-browser"
+    (config / "config.toml").write_text(f'[console]\nbrowser = ["{missing}", "{{url}}"]\n')
+    return build_app(
+        tmp, sts_url, monkeypatch, extra_env={"ROLECALL_FEDERATION_ENDPOINT": federation_url}
+    )
+
+
 def app_of(pilot: Pilot[Any]) -> RolecallApp:
     """The pilot's app, typed."""
     app = pilot.app
