@@ -294,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         PYCACHE["dir"] = work / "pycache"
         installed = ROLECALL
-        if wanted & {"catalogue", "sts"}:
+        if wanted & {"catalogue", "sts", "tui"}:
             print("bench: pip install (non-editable) into a temp venv...", file=sys.stderr)
             installed = install_rolecall(work)
         homes = {roles: work / f"home-{roles}" for roles in {*sizes, *tui_bench.SIZES}}
@@ -327,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     def env_for(home: Path) -> dict[str, str]:
                         return sts_bench.isolated_env(home, aws)
 
-                    tui = tui_bench.measure(work, homes, env_for, tui_s, sys.stderr)
+                    tui = tui_bench.measure(work, homes, env_for, tui_s, sys.stderr, installed)
                     more, said = tui_report.report(tui, tui_s)
                     sections += [*more, ""]
                     verdicts += said

@@ -63,7 +63,7 @@ class TuiSettings:
 
 
 FULL = TuiSettings(
-    paint_n=11, paint_warmup=1, paint_warmup_later=1, keys_runs=3, keys_rounds=3, tmux_n=11
+    paint_n=15, paint_warmup=1, paint_warmup_later=1, keys_runs=3, keys_rounds=3, tmux_n=15
 )
 QUICK = TuiSettings(
     paint_n=2, paint_warmup=1, paint_warmup_later=0, keys_runs=1, keys_rounds=1, tmux_n=2
@@ -128,8 +128,9 @@ class TuiResult:
 
     paints: dict[int, PaintResult] = field(default_factory=dict)
     keys: list[Run] = field(default_factory=list)
-    tmux: dict[int, PaintResult] = field(default_factory=dict)
-    """First paint in tmux: the `rolecall` executable's own path against the minimal app."""
+    tmux: dict[tuple[int, str], PaintResult] = field(default_factory=dict)
+    """First paint in tmux, by (roles, install): the `rolecall` executable's own path against
+    the minimal app on the same interpreter (the development venv, or a regular install)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,11 +194,18 @@ def fingerprint(path: Path) -> tuple[int, int, int]:
 
 
 def measure(
-    work: Path, homes: Mapping[int, Path], env_for: Any, s: TuiSettings, log: IO[str]
+    work: Path,
+    homes: Mapping[int, Path],
+    env_for: Any,
+    s: TuiSettings,
+    log: IO[str],
+    installed: Path | None = None,
 ) -> TuiResult:
     """First paint at each size, then the typing runs at 50,000 roles.
 
-    `env_for(home)` gives the environment for a TUI process using `home`.
+    `env_for(home)` gives the environment for a TUI process using `home`; `installed` is the
+    `rolecall` script of a regular install (`installed.py`), measured in tmux beside the
+    development venv.
     """
     result = TuiResult()
     probe = [str(PYTHON), str(BENCH / "tui_probe.py")]
@@ -220,17 +228,25 @@ def measure(
             print(f"bench: TUI typing, {roles:,} roles...", file=log, flush=True)
             keys = [*probe, "rolecall", "keys", str(s.keys_rounds)]
             result.keys = pty_runs([keys], 0, s.keys_runs, env_for(home), work)
-        if tmux_paint.available() and s.tmux_n:
-            print(f"bench: TUI first paint in tmux, {roles:,} roles...", file=log, flush=True)
-            commands = [[*probe, "entry", "paint"], minimal]
+        pythons = {"editable": PYTHON}
+        if installed is not None:
+            pythons["installed"] = installed.parent / "python"
+        for install, python in pythons.items() if tmux_paint.available() and s.tmux_n else ():
+            print(
+                f"bench: TUI first paint in tmux, {roles:,} roles ({install})...",
+                file=log,
+                flush=True,
+            )
+            script = str(BENCH / "tui_probe.py")
+            commands = [[str(python), script, kind, "paint"] for kind in ("entry", "minimal")]
             records = tmux_paint.tmux_runs(commands, 1, s.tmux_n, env_for(home), work)
             tmux = _runs(records)
-            result.tmux[roles] = PaintResult(
+            result.tmux[roles, install] = PaintResult(
                 roles, [r for r in tmux if r.label == "A"], [r for r in tmux if r.label == "B"]
             )
         if fingerprint(cache) != before:
             raise BenchError(f"a TUI run at {roles:,} roles rewrote the catalogue cache (a miss)")
-        tmux_runs = result.tmux[roles].rolecall if roles in result.tmux else []
+        tmux_runs = [r for (n, _), p in result.tmux.items() if n == roles for r in p.rolecall]
         for run in [*result.paints[roles].rolecall, *tmux_runs]:
             if run.figures.get("roles") != roles:
                 raise BenchError(f"the TUI showed {run.figures.get('roles')} roles, not {roles}")

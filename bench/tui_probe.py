@@ -284,6 +284,9 @@ def run_minimal(probe: Probe) -> None:
 
 def run_rolecall(probe: Probe) -> None:
     """What `rolecall` (no command) does: `rolecall.ui.launch.prepared_app`, step by step."""
+    from rolecall.ui.launch import hold_collector
+
+    hold_collector()  # as `prepared_app` does first
     from types import MethodType
 
     from textual.app import App

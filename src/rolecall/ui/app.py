@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from rolecall.core.catalogue.model import Role
@@ -35,7 +36,7 @@ from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession, Workspace
 from rolecall.ui.browse import Clock
 from rolecall.ui.commands import RolecallCommands
-from rolecall.ui.hardening import settle_garbage
+from rolecall.ui.hardening import resume_collection, settle_garbage
 from rolecall.ui.keeping import KeepingApp
 from rolecall.ui.presenter import mask
 from rolecall.ui.widgets.catalogue_list import CatalogueList
@@ -96,19 +97,23 @@ class RolecallApp(KeepingApp):
 
     # -- layout --
 
+    def get_default_screen(self) -> Screen[None]:
+        """The main screen, `#main` in app.tcss: the panes sit on it directly (no container
+        spanning the screen, which the first frame would draw for nothing)."""
+        return Screen(id="main")
+
     def compose(self) -> ComposeResult:
         yield Static(id="identity")
-        with Horizontal(id="body"):
-            with Vertical(id="left"):
-                yield SearchInput(
-                    self.search_changed,
-                    placeholder="/ search: every word must match",
-                    id="search",
-                )
-                yield CatalogueList(self.workspace.catalogue, id="catalogue")
-            with Vertical(id="right"):
-                yield RoleDetail(id="detail")
-                yield SessionsPanel(id="sessions")
+        with Vertical(id="left"):
+            yield SearchInput(
+                self.search_changed,
+                placeholder="/ search: every word must match",
+                id="search",
+            )
+            yield CatalogueList(self.workspace.catalogue, id="catalogue")
+        with Vertical(id="right"):
+            yield RoleDetail(id="detail")
+            yield SessionsPanel(id="sessions")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -142,7 +147,7 @@ class RolecallApp(KeepingApp):
     def _load_cached_sessions(self) -> None:
         self.sync_sessions()
         self.workspace.catalogue.prepare_for_typing()
-        settle_garbage()
+        resume_collection()
 
     def on_unmount(self) -> None:
         for run in list(self.fan_outs):

@@ -120,3 +120,12 @@ def settle_garbage() -> None:
     import gc
 
     gc.freeze()
+
+
+def resume_collection() -> None:
+    """After the first frame: freeze what start-up built (`settle_garbage`) and turn the
+    collector back on (`rolecall.ui.launch.hold_collector` turned it off)."""
+    import gc
+
+    gc.freeze()
+    gc.enable()
