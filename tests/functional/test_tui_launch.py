@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from rolecall.ui import launch
+from rolecall.ui.widgets.catalogue_list import CatalogueList
+from tests.aws import RecordingProxy
 from tests.conftest import EXAMPLE, isolated_env
+from tests.functional.tui_support import build_app
 
 
 def test_without_a_terminal_the_command_line_says_so(tmp_path: Path) -> None:
@@ -44,3 +48,37 @@ def test_a_crash_escaping_the_app_is_one_line_and_exit_1(
     err = capsys.readouterr().err
     assert err.startswith("rolecall: unexpected internal error (RuntimeError); this is a bug.")
     assert "canary" not in err and "Traceback" not in err
+
+
+async def test_the_collector_is_off_until_the_first_frame_then_back_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sts: RecordingProxy
+) -> None:
+    launch.hold_collector()  # what `prepared_app` does before its imports
+    try:
+        assert not gc.isenabled()
+        app = build_app(tmp_path, sts.url, monkeypatch)
+        assert not gc.isenabled()  # building the app does not turn it on early
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+            assert app.query_one(CatalogueList).rows  # the first frame is drawn
+            assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_start_that_falls_back_to_the_command_line_turns_the_collector_back_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    env = isolated_env(tmp_path)
+    env["ROLECALL_CATALOGUE"] = str(tmp_path / "missing.toml")
+    try:
+        assert launch.prepared_app(env) is None  # the command line reports the catalogue
+        assert gc.isenabled()
+    finally:
+        gc.enable()
