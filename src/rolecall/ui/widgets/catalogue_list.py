@@ -34,6 +34,20 @@ ACCOUNT_COLORS = {
 }
 """Terminal colours for the catalogue's account colours."""
 
+# A row's styles, made once: a row is drawn for every visible line of every frame.
+_PLAIN = Style()
+_CURSOR = Style(bgcolor="#2f4a6d", bold=True)
+"""The highlighted row while the list has focus."""
+_CURSOR_UNFOCUSED = Style(bgcolor="#333333", bold=True)
+_MARK = Style(color="cyan", bold=True)
+_STAR = Style(color="yellow")
+_LIVE = Style(color="green")
+_PROD = Style(color="red", bold=True)
+_ACCOUNT = {name: Style(color=color, bold=True) for name, color in ACCOUNT_COLORS.items()}
+_ACCOUNT_DEFAULT = Style(color="default", bold=True)
+_ID = Style(dim=True)
+_TAGS = Style(italic=True, dim=True)
+
 ID_COLUMN = 14
 """Two spaces and a 12-digit account id: always shown whole."""
 MIN_TARGET = 12
@@ -150,26 +164,25 @@ class CatalogueList(ScrollView, can_focus=True):
 
     def _row_style(self, selected: bool) -> Style:
         if not selected:
-            return Style()
-        return Style(bgcolor="#2f4a6d" if self.has_focus else "#333333", bold=True)
+            return _PLAIN
+        return _CURSOR if self.has_focus else _CURSOR_UNFOCUSED
 
     def _segments(self, role: Role, selected: bool, width: int) -> list[Segment]:
         """One row in `width` cells: marks, ACCOUNT/ROLE (cut with `…` when it must be),
         the whole 12-digit account id, then the tags in what is left."""
         base = self._row_style(selected)
-        star = "★ " if role.target in self.favourites else "  "
-        live = "● " if role.target in self.active else "  "
-        color = ACCOUNT_COLORS.get(role.color or "", "default")
+        target = role.target
         segments = []
+        used = 9  # star, live dot, PROD
         if self.marked:
-            mark = "✓ " if role.target in self.marked else "  "
-            segments.append(Segment(mark, base + Style(color="cyan", bold=True)))
+            mark = "✓ " if target in self.marked else "  "
+            segments.append(Segment(mark, base + _MARK))
+            used += 2
         segments += [
-            Segment(star, base + Style(color="yellow")),
-            Segment(live, base + Style(color="green")),
-            Segment("PROD " if role.is_prod else "     ", base + Style(color="red", bold=True)),
+            Segment("★ " if target in self.favourites else "  ", base + _STAR),
+            Segment("● " if target in self.active else "  ", base + _LIVE),
+            Segment("PROD " if role.is_prod else "     ", base + _PROD),
         ]
-        used = sum(s.cell_length for s in segments)
         # Ids are never shortened: the target gives way first, then the tags.
         column = max(min(self.target_width, width - used - ID_COLUMN), MIN_TARGET)
         account = inert(mask(role.account, self.presenter))
@@ -177,14 +190,12 @@ class CatalogueList(ScrollView, can_focus=True):
         shown = fit(account + name, column)
         head = len(account) if shown.startswith(account) else len(shown)
         segments += [
-            Segment(shown[:head], base + Style(color=color, bold=True)),
+            Segment(shown[:head], base + _ACCOUNT.get(role.color or "", _ACCOUNT_DEFAULT)),
             Segment(shown[head:], base),
-            Segment(f"  {mask(role.account_id, self.presenter)}", base + Style(dim=True)),
+            Segment(f"  {mask(role.account_id, self.presenter)}", base + _ID),
         ]
         room = width - used - column - ID_COLUMN - 2
         tags = ",".join(role.tags)
         if tags and room >= 2:
-            segments.append(
-                Segment(f"  {cut(inert(tags), room)}", base + Style(italic=True, dim=True))
-            )
+            segments.append(Segment(f"  {cut(inert(tags), room)}", base + _TAGS))
         return segments
