@@ -45,6 +45,8 @@ KEY_P95_TARGET = 50.0
 RSS_TARGET_MIB = 75.0
 """Peak RSS after a search (the typing runs) and at first paint (issue #15)."""
 KEYS_ROLES = 50_000
+CATALOGUE_SHAPE_ROLES = 10_000
+"""`rolecall --catalogue PATH` is measured in tmux at this size (the tighter target)."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,10 @@ class TuiResult:
 
     paints: dict[int, PaintResult] = field(default_factory=dict)
     keys: list[Run] = field(default_factory=list)
-    tmux: dict[tuple[int, str], PaintResult] = field(default_factory=dict)
-    """First paint in tmux, by (roles, install): the `rolecall` executable's own path against
-    the minimal app on the same interpreter (the development venv, or a regular install)."""
+    tmux: dict[tuple[int, str, str], PaintResult] = field(default_factory=dict)
+    """First paint in tmux, by (roles, install, shape): the `rolecall` executable's own path
+    (`rolecall`, or `rolecall --catalogue PATH`) against the minimal app on the same
+    interpreter (the development venv, or a regular install)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,22 +234,34 @@ def measure(
         pythons = {"editable": PYTHON}
         if installed is not None:
             pythons["installed"] = installed.parent / "python"
-        for install, python in pythons.items() if tmux_paint.available() and s.tmux_n else ():
+        shapes = {"": []}
+        if roles == CATALOGUE_SHAPE_ROLES:
+            shapes["--catalogue"] = ["--", "--catalogue", str(home / "config" / "accounts.toml")]
+        runs_in_tmux = [
+            (install, python, shape, args)
+            for install, python in pythons.items()
+            for shape, args in shapes.items()
+        ]
+        for install, python, shape, args in (
+            runs_in_tmux if tmux_paint.available() and s.tmux_n else ()
+        ):
+            label = f"rolecall {shape}".strip()
             print(
-                f"bench: TUI first paint in tmux, {roles:,} roles ({install})...",
+                f"bench: TUI first paint in tmux, `{label}`, {roles:,} roles ({install})...",
                 file=log,
                 flush=True,
             )
             script = str(BENCH / "tui_probe.py")
-            commands = [[str(python), script, kind, "paint"] for kind in ("entry", "minimal")]
+            commands = [[str(python), script, "entry", "paint", *args]]
+            commands.append([str(python), script, "minimal", "paint"])
             records = tmux_paint.tmux_runs(commands, 1, s.tmux_n, env_for(home), work)
             tmux = _runs(records)
-            result.tmux[roles, install] = PaintResult(
+            result.tmux[roles, install, shape] = PaintResult(
                 roles, [r for r in tmux if r.label == "A"], [r for r in tmux if r.label == "B"]
             )
         if fingerprint(cache) != before:
             raise BenchError(f"a TUI run at {roles:,} roles rewrote the catalogue cache (a miss)")
-        tmux_runs = [r for (n, _), p in result.tmux.items() if n == roles for r in p.rolecall]
+        tmux_runs = [r for (n, *_), p in result.tmux.items() if n == roles for r in p.rolecall]
         for run in [*result.paints[roles].rolecall, *tmux_runs]:
             if run.figures.get("roles") != roles:
                 raise BenchError(f"the TUI showed {run.figures.get('roles')} roles, not {roles}")

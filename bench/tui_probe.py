@@ -1,13 +1,15 @@
 """One TUI process, timed from inside; started on a pseudo-terminal by `bench/pty_timer.py`.
 
     python bench/tui_probe.py minimal|rolecall|entry paint|keys [ROUNDS] [--profile FILE]
+                              [-- ARG...]
 
 * `minimal`: a Textual `App` whose only widget is an `Input` (the reference).
 * `rolecall`: what `rolecall` with no command does (`rolecall.ui.launch.prepared_app`, with
   milestones between its steps): the catalogue named by the environment (`ROLECALL_HOME`,
   warm cache) in a `Workspace`, the app from `make_app`.
 * `entry` (`paint` only): the `rolecall` executable itself, `rolecall.entry.run()` with no
-  arguments (argv handling included); the paint hook is installed on `App`, and the figures
+  arguments, or with the ARGs after `--` (e.g. `--catalogue PATH`; argv handling included);
+  the paint hook is installed on `App`, and the figures
   are written at the first content paint (`entry.run` leaves with `os._exit`). No milestones
   between the script start and the first paint.
 
@@ -342,8 +344,9 @@ def list_ready(app: Any, update: object) -> bool:
     )
 
 
-def run_entry(probe: Probe) -> None:
-    """`rolecall` with no arguments, through the executable's own `rolecall.entry.run`."""
+def run_entry(probe: Probe, args: list[str]) -> None:
+    """`rolecall ARGS...` (no ARGS: the TUI alone), through the executable's own
+    `rolecall.entry.run`."""
     from textual.app import App
 
     from rolecall import entry
@@ -362,7 +365,7 @@ def run_entry(probe: Probe) -> None:
     probe.mounted = True  # `ready` itself waits for the list, which exists only after mount
     probe.write_at_first_paint = True
     App._display = hooked  # type: ignore[method-assign]
-    sys.argv = ["rolecall"]
+    sys.argv = ["rolecall", *args]
     entry.run()
 
 
@@ -382,7 +385,11 @@ def write_figures(probe: Probe) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`tui_probe.py KIND ACTION [ROUNDS] [--profile FILE]`."""
+    """`tui_probe.py KIND ACTION [ROUNDS] [--profile FILE] [-- ARG...]`."""
+    args: list[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, args = argv[:at], argv[at + 1 :]
     profile_to: str | None = None
     if "--profile" in argv:
         at = argv.index("--profile")
@@ -411,7 +418,7 @@ def main(argv: list[str]) -> int:
         if action != "paint":
             print(__doc__, file=sys.stderr)
             return 2
-        run_entry(probe)
+        run_entry(probe, args)
     else:
         run_rolecall(probe)
     probe.mark("run_returned")

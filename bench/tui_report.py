@@ -347,29 +347,33 @@ def _tmux_report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[st
         "own path, `rolecall.entry.run()` with no arguments (argv handling, the catalogue from "
         "the warm parsed cache, the app), with the probe's paint hook on `App`, from the "
         "development venv (editable) and from a regular `pip install` (installed: a wheel in "
-        "its own venv); the minimal app runs on the same interpreter as its rolecall. "
+        "its own venv), as `rolecall` and, at 10,000 roles, as `rolecall --catalogue PATH` "
+        "(the TUI on a named catalogue: the same fast path); the minimal app runs on the "
+        "same interpreter as its rolecall. "
         "Milliseconds "
         "from the fork in the pane's launcher (`tmux_launch.py`) to the first content paint, "
         f"median [min–max]; n = {n} alternated pairs after 1 warm-up pair; each process calls "
         "`exit()` at that paint.",
         "",
-        "| roles | install | rolecall first paint | minimal app first paint | ratio of medians "
-        "| paired ratio | CPU time to first paint, ratio ¹ | process wall (incl. exit) "
-        "| peak RSS | target | verdict |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| roles | command | install | rolecall first paint | minimal app first paint "
+        "| ratio of medians | paired ratio | CPU time to first paint, ratio ¹ "
+        "| process wall (incl. exit) | peak RSS | target | verdict |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
-    for (roles, install), p in r.tmux.items():
+    for (roles, install, shape), p in r.tmux.items():
+        command = f"`rolecall {shape} PATH`" if shape else "`rolecall`"
         target = PAINT_TARGET[roles]
         met = p.ratio <= target
         verdicts.append(
             (
-                f"first paint in tmux, {roles:,} roles ({install}) ≤ {target}× minimal app",
+                f"first paint in tmux, {command}, {roles:,} roles ({install}) ≤ {target}× "
+                "minimal app",
                 f"{p.ratio:.2f}× (CPU {p.cpu_ratio:.2f}×)",
                 met,
             )
         )
         lines.append(
-            f"| {roles:,} | {install} | {_spread([x.first_paint for x in p.rolecall])} "
+            f"| {roles:,} | {command} | {install} | {_spread([x.first_paint for x in p.rolecall])} "
             f"| {_spread([x.first_paint for x in p.minimal])} | {p.ratio:.2f}× "
             f"| {p.pair_ratio.ratio()} | {_cpu(p.rolecall)} vs {_cpu(p.minimal)}: "
             f"{p.cpu_ratio:.2f}× "

@@ -5,7 +5,8 @@ answered from `rolecall.core.sts.hit_memo` without loading argparse, the catalog
 engine; a warm `list` from the parsed-catalogue cache by `rolecall.core.catalogue.listing`
 (no argparse, no model); `prompt` (from the environment alone) and the completion scripts'
 hidden `__complete names` from `rolecall.core.shell`; `rolecall` alone (the TUI) from
-`rolecall.ui.launch` (no argparse, no `rolecall.cli`); everything else goes to `rolecall.cli`.
+`rolecall.ui.launch` (no argparse, no `rolecall.cli`), and so is `rolecall --catalogue PATH`;
+everything else goes to `rolecall.cli`.
 """
 
 from __future__ import annotations
@@ -53,10 +54,10 @@ def run() -> None:
             code = complete.serve(argv[1:], os.environ, sys.stdout)
         except Exception:  # TAB offers nothing rather than a traceback
             code = 1
-    elif not argv:  # `rolecall` alone: the TUI, without the command line's parser
+    elif code is None and (not argv or tui_catalogue(argv)):  # the TUI, without argparse
         from rolecall.ui import launch
 
-        app = launch.prepared_app(os.environ)
+        app = launch.prepared_app(os.environ, tui_catalogue(argv))
         if app is not None:
             code = launch.run(app)
     if code is None:
@@ -69,3 +70,13 @@ def run() -> None:
     except BrokenPipeError:
         pass
     os._exit(code)
+
+
+def tui_catalogue(argv: list[str]) -> str | None:
+    """The catalogue named by `rolecall --catalogue PATH` (or `--catalogue=PATH`), the TUI
+    on a catalogue of its own; None for any other command line."""
+    if len(argv) == 2 and argv[0] == "--catalogue" and argv[1]:
+        return argv[1]
+    if len(argv) == 1 and argv[0].startswith("--catalogue=") and argv[0] != "--catalogue=":
+        return argv[0].removeprefix("--catalogue=")
+    return None

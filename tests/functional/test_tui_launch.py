@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gc
+import os
+import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from rolecall import entry
 from rolecall.ui import launch
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from tests.aws import RecordingProxy
@@ -82,3 +85,78 @@ def test_a_start_that_falls_back_to_the_command_line_turns_the_collector_back_on
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("argv", "catalogue"),
+    [
+        ([], None),
+        (["--catalogue", "team.toml"], "team.toml"),
+        (["--catalogue=team.toml"], "team.toml"),
+        (["--catalogue"], None),
+        (["--catalogue="], None),
+        (["--catalogue", "team.toml", "list"], None),
+        (["list", "--catalogue", "team.toml"], None),
+        (["--cat", "team.toml"], None),  # argparse's abbreviations are the command line's
+    ],
+)
+def test_which_command_lines_open_the_tui_on_the_fast_path(
+    argv: list[str], catalogue: str | None
+) -> None:
+    assert entry.tui_catalogue(argv) == catalogue
+
+
+PROBE = """
+import sys
+from rolecall.ui import launch
+
+def run(app):
+    print("cli loaded:", "rolecall.cli" in sys.modules, end=" ")
+    print("argparse loaded:", "argparse" in sys.modules)
+    print("catalogue:", app.workspace.catalogue.path)
+    return 0
+
+launch.run = run
+sys.argv = ["rolecall", *sys.argv[1:]]
+from rolecall import entry
+entry.run()
+"""
+
+
+@pytest.mark.parametrize("shape", ["--catalogue", "--catalogue="])
+def test_the_tui_on_a_named_catalogue_starts_without_the_command_line(
+    tmp_path: Path, shape: str
+) -> None:
+    env = isolated_env(tmp_path)
+    env.pop("ROLECALL_CATALOGUE", None)
+    args = [shape, str(EXAMPLE)] if shape == "--catalogue" else [shape + str(EXAMPLE)]
+    primary, secondary = os.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, *args],
+            stdin=secondary,
+            stdout=secondary,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        os.close(secondary)
+        secondary = -1
+        shown = b""
+        while select.select([primary], [], [], 0.5)[0]:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: nothing is left to read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if secondary >= 0:
+            os.close(secondary)
+        os.close(primary)
+    text = shown.decode()
+    assert done.returncode == 0, done.stderr
+    assert "cli loaded: False argparse loaded: False" in text
+    assert f"catalogue: {EXAMPLE}" in text

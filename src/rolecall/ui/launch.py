@@ -17,9 +17,9 @@ if TYPE_CHECKING:
     from rolecall.ui.app import RolecallApp
 
 
-def prepared_app(environ: Mapping[str, str]) -> RolecallApp | None:
-    """The app on the catalogue the environment names; None to leave it to the command line
-    (not a terminal, or any problem before the app exists)."""
+def prepared_app(environ: Mapping[str, str], catalogue: str | None = None) -> RolecallApp | None:
+    """The app on `catalogue` (`--catalogue`), else the one the environment names; None to
+    leave it to the command line (not a terminal, or any problem before the app exists)."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return None
     hold_collector()
@@ -32,8 +32,8 @@ def prepared_app(environ: Mapping[str, str]) -> RolecallApp | None:
 
         env = dict(environ)
         locations = Locations.from_env(env)
-        catalogue = store.load(catalogue_path(None, env, locations), locations.cache_dir)
-        workspace = Workspace(catalogue, locations, env, client_settings=client_settings(env))
+        loaded = store.load(catalogue_path(catalogue, env, locations), locations.cache_dir)
+        workspace = Workspace(loaded, locations, env, client_settings=client_settings(env))
         return make_app(workspace)
     except Exception:  # the full command line reports it
         gc.enable()
