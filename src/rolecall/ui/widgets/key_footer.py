@@ -39,5 +39,6 @@ class KeyFooter(Footer):
                 pinned.append(widget)
             else:
                 yield widget
-        with HorizontalGroup(id="pinned-keys"):
-            yield from pinned
+        if pinned:  # none before the bindings are ready (the first frame): no empty group
+            with HorizontalGroup(id="pinned-keys"):
+                yield from pinned
