@@ -17,16 +17,19 @@ change it or the directories above it (`rolecall.core.locations.check_trusted`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from rolecall.core.errors import UsageError
 from rolecall.core.locations import check_trusted
 from rolecall.core.text import inert, show
 
+# Named tuples, not dataclasses: they are read on the TUI's start, where a frozen dataclass
+# costs a millisecond to define.
 
-@dataclass(frozen=True, slots=True)
-class ConsoleSettings:
+
+class ConsoleSettings(NamedTuple):
     """How console links are opened."""
 
     browser: tuple[str, ...] = ()
@@ -37,20 +40,18 @@ class ConsoleSettings:
     """Always sign out of other accounts first."""
 
 
-@dataclass(frozen=True, slots=True)
-class TuiSettings:
+class TuiSettings(NamedTuple):
     """How the terminal UI behaves."""
 
     shell_server: bool = False
     """`s` gives the shell a credential server (as `rolecall shell --server`) instead of keys."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """Everything in config.toml."""
 
     console: ConsoleSettings = ConsoleSettings()
-    keymap: Mapping[str, str] = field(default_factory=dict)
+    keymap: Mapping[str, str] = MappingProxyType({})
     """TUI key remaps: binding id → keys, e.g. `"app.shell" = "ctrl+s"`."""
     tui: TuiSettings = TuiSettings()
 
