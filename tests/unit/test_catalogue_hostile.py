@@ -92,7 +92,7 @@ def table_depth(document: dict[str, Any]) -> int:
 
 
 def assert_safe(text: str, what: str) -> None:
-    found = UNSAFE.search(text)
+    found = re.search(UNSAFE, text)
     assert found is None, f"{what} holds a raw {found.group()!r}: {text[:300]!r}"
 
 

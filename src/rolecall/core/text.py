@@ -11,7 +11,7 @@ import re
 
 # C0 (TAB and newline included), DEL, C1, the bidi embeddings/overrides/isolates, the
 # invisible marks, zero-width characters and the line/paragraph separators.
-UNSAFE = re.compile(
+UNSAFE = (
     "["
     "\x00-\x1f\x7f-\x9f"  # C0 (TAB and newline included), DEL, C1
     "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"  # invisible marks
@@ -21,17 +21,22 @@ UNSAFE = re.compile(
     "\ud800-\udfff"  # lone surrogates
     "]"
 )
-"""Characters that must never reach a terminal from catalogue data."""
+"""Characters that must never reach a terminal from catalogue data (a pattern; `re` compiles it
+on first use, which takes a millisecond that a start-up showing only plain text never pays)."""
 
 
 def has_unsafe(text: str) -> bool:
     """Whether `text` holds any character that `inert` would escape."""
-    return UNSAFE.search(text) is not None
+    if text.isascii() and text.isprintable():
+        return False
+    return re.search(UNSAFE, text) is not None
 
 
 def inert(text: str) -> str:
     """`text` with every unsafe character written as a visible escape (`\\x1b`, `\\u202e`)."""
-    return UNSAFE.sub(_escape, text)
+    if text.isascii() and text.isprintable():
+        return text  # nothing below SPACE or DEL: the common case needs no pattern at all
+    return re.sub(UNSAFE, _escape, text)
 
 
 def show(value: object, limit: int = 60) -> str:
