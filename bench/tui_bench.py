@@ -234,7 +234,7 @@ def measure(
         pythons = {"editable": PYTHON}
         if installed is not None:
             pythons["installed"] = installed.parent / "python"
-        shapes = {"": []}
+        shapes: dict[str, list[str]] = {"": []}
         if roles == CATALOGUE_SHAPE_ROLES:
             shapes["--catalogue"] = ["--", "--catalogue", str(home / "config" / "accounts.toml")]
         runs_in_tmux = [
