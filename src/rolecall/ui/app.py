@@ -26,6 +26,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from rolecall.core.catalogue.model import Role
@@ -40,14 +41,14 @@ from rolecall.ui.hardening import resume_collection, settle_garbage
 from rolecall.ui.keeping import KeepingApp
 from rolecall.ui.presenter import mask
 from rolecall.ui.widgets.catalogue_list import CatalogueList
-from rolecall.ui.widgets.key_footer import KeyFooter
 from rolecall.ui.widgets.role_detail import RoleDetail, preview
 from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
-if TYPE_CHECKING:  # run across marked roles: imported when it is used, not for the first frame
+if TYPE_CHECKING:  # imported when they are used, not for the first frame
     from rolecall.core.fanout.batch import Batch
     from rolecall.core.fanout.children import FanOut, Outcome
+    from rolecall.ui.widgets.key_footer import KeyFooter
 
 WIDE = 120
 """From this many columns the list and the detail pane sit side by side."""
@@ -94,6 +95,8 @@ class RolecallApp(KeepingApp):
         """Targets with an assume flow in progress."""
         self.fan_outs: set[FanOut] = set()
         """Commands running across marked roles (stopped when the app ends)."""
+        self.footer: KeyFooter | None = None
+        """The keys, in the footer bar from the second frame on."""
 
     # -- layout --
 
@@ -114,7 +117,9 @@ class RolecallApp(KeepingApp):
         with Vertical(id="right"):
             yield RoleDetail(id="detail")
             yield SessionsPanel(id="sessions")
-        yield KeyFooter()
+        # The footer's keys come after the first frame (they always did: Textual's footer
+        # waits for the bindings); until then its row is an empty bar of the same colour.
+        yield Widget(id="footer-bar")
 
     def on_mount(self) -> None:
         self.query_one(SessionsPanel).border_title = "Sessions"
@@ -130,7 +135,7 @@ class RolecallApp(KeepingApp):
         self.set_interval(self.tick_seconds, self.tick)
         self._show_identity()
         self._warn_about_leaky_settings()
-        self.call_after_refresh(self._load_cached_sessions)
+        self.call_after_refresh(self._after_first_frame)
         self._mounted_once = True
 
     def on_resize(self, event: events.Resize) -> None:
@@ -142,9 +147,16 @@ class RolecallApp(KeepingApp):
         width = self.size.width if width is None else width
         height = self.size.height if height is None else height
         self.query_one(RoleDetail).compact = width < WIDE or height < TALL
-        self.query_one(KeyFooter).compact = width < WIDE
+        if self.footer is not None:
+            self.footer.compact = width < WIDE
 
-    def _load_cached_sessions(self) -> None:
+    def _after_first_frame(self) -> None:
+        """What the first frame does without: the footer, the cached sessions and the search
+        text for typing; then the collector runs again."""
+        from rolecall.ui.widgets.key_footer import KeyFooter  # deferred: after the first frame
+
+        self.footer = KeyFooter(compact=self.size.width < WIDE)
+        self.query_one("#footer-bar").mount(self.footer)
         self.sync_sessions()
         self.workspace.catalogue.prepare_for_typing()
         resume_collection()

@@ -42,3 +42,8 @@ class KeyFooter(Footer):
         if pinned:  # none before the bindings are ready (the first frame): no empty group
             with HorizontalGroup(id="pinned-keys"):
                 yield from pinned
+
+    def on_mount(self) -> None:  # Footer's own `on_mount` runs as well (Textual calls both)
+        # Textual's footer waits for the screen's next bindings update; this one is added to a
+        # running app (after its first frame), so it shows the bindings of the moment at once.
+        self.bindings_changed(self.screen)
