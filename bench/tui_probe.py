@@ -295,7 +295,7 @@ def run_rolecall(probe: Probe) -> None:
 
     from rolecall.core.catalogue import store
     from rolecall.core.locations import Locations, catalogue_path
-    from rolecall.core.sts.assumer import client_settings
+    from rolecall.core.sts.client_config import client_settings
     from rolecall.core.workspace import Workspace
     from rolecall.ui.app import RolecallApp, make_app
 

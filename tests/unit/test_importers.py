@@ -42,7 +42,7 @@ from rolecall.core.importers.errors import (
     SsoTokenExpired,
 )
 from rolecall.core.importers.files import has_comments, write_atomic
-from rolecall.core.sts.assumer import CLIENT_SETTINGS
+from rolecall.core.sts.client_config import CLIENT_SETTINGS
 from tests.aws import moto_reset
 from tests.functional.test_cli_import import (
     CANARY_CREDENTIALS,

@@ -11,7 +11,8 @@ from rolecall.core.catalogue.model import Catalogue
 from rolecall.core.catalogue.store import parse
 from rolecall.core.errors import FreeVariableMissing, UsageError
 from rolecall.core.naming.session_name import NameContext
-from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
+from rolecall.core.sts.assumer import Assumer
+from rolecall.core.sts.client_config import CLIENT_SETTINGS
 from rolecall.core.sts.errors import MfaCodeInvalid, MfaCodeReused, MfaRequired
 from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
 from rolecall.core.sts.planner import AssumeOptions, build_plan

@@ -115,7 +115,7 @@ class Context:
 
     def _sts(self) -> dict[str, object]:
         """Client settings, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
-        from rolecall.core.sts.assumer import client_settings
+        from rolecall.core.sts.client_config import client_settings
 
         return client_settings(self.env)
 

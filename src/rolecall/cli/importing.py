@@ -157,7 +157,7 @@ def cmd_import_aws_config(ctx: Context, out: TextIO) -> int:
 def cmd_import_organizations(ctx: Context, out: TextIO) -> int:
     """`rolecall import organizations [--role-name NAME] [--source-profile P]`."""
     from rolecall.core.importers import organizations
-    from rolecall.core.sts.assumer import CLIENT_SETTINGS
+    from rolecall.core.sts.client_config import CLIENT_SETTINGS
 
     args = ctx.args
     _check_names(args.role_name, args.source_profile)
@@ -177,7 +177,7 @@ def cmd_import_identity_center(ctx: Context, out: TextIO) -> int:
     from rolecall.core.importers import identity_center as sso
     from rolecall.core.importers.aws_config import load_aws_config
     from rolecall.core.importers.files import write_atomic
-    from rolecall.core.sts.assumer import CLIENT_SETTINGS
+    from rolecall.core.sts.client_config import CLIENT_SETTINGS
 
     args = ctx.args
     start_url = sso.check_start_url(args.start_url)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -22,16 +23,14 @@ from rolecall.core.locations import Locations
 from rolecall.core.naming.session_name import NameContext, local_user, short_host
 from rolecall.core.settings import Settings, load_settings
 from rolecall.core.state import State
-from rolecall.core.sts.assumer import CLIENT_SETTINGS, Assumer
 from rolecall.core.sts.cache_watch import CacheWatch
-from rolecall.core.sts.mfa import MfaLedger
-from rolecall.core.sts.planner import AssumeOptions
+from rolecall.core.sts.client_config import CLIENT_SETTINGS
 from rolecall.core.sts.session_cache import SessionCache
 
 if TYPE_CHECKING:
-    import threading
-
     from rolecall.core.lifecycle.sso_signin import SignInPrompt
+    from rolecall.core.sts.assumer import Assumer
+    from rolecall.core.sts.planner import AssumeOptions
 
 Launcher = Callable[[Sequence[str], Mapping[str, str]], int]
 """Runs a child process (argv, environment) to completion and returns its exit status."""
@@ -95,18 +94,35 @@ class Workspace:
         """`{user}` in session names."""
         self.host = host or short_host()
         """`{host}` in session names."""
-        self.assumer = Assumer(
-            catalogue,
-            self.cache,
-            MfaLedger(locations.cache_dir / "mfa-ledger.json"),
-            env=self.env,
-            client_settings=client_settings or CLIENT_SETTINGS,
-            name_context=self.name_context,
-            clock=clock,
-        )
+        self.client_settings: Mapping[str, Any] = client_settings or CLIENT_SETTINGS
+        """botocore client settings (timeouts, retries) for every AWS call made here."""
+        self._assumer: Assumer | None = None
+        self._assumer_lock = threading.Lock()
         self._callers: dict[str | None, str] = {}
         self._watch = CacheWatch(locations.sessions_dir)
         self._hops: set[str] = set()
+
+    @property
+    def assumer(self) -> Assumer:
+        """The STS engine, made on first use: the TUI's first frame needs none of it."""
+        with self._assumer_lock:
+            if self._assumer is None:
+                self._assumer = self._new_assumer()
+            return self._assumer
+
+    def _new_assumer(self) -> Assumer:
+        from rolecall.core.sts.assumer import Assumer
+        from rolecall.core.sts.mfa import MfaLedger
+
+        return Assumer(
+            self.catalogue,
+            self.cache,
+            MfaLedger(self.locations.cache_dir / "mfa-ledger.json"),
+            env=self.env,
+            client_settings=self.client_settings,
+            name_context=self.name_context,
+            clock=self.clock,
+        )
 
     def name_context(
         self, variables: Mapping[str, str] | None = None, caller: str | None = None
@@ -171,16 +187,10 @@ class Workspace:
         role = self.catalogue.get(active.session.target)
         if role is None:
             return None
+        from rolecall.core.sts.planner import AssumeOptions
+
         options = (active.options or AssumeOptions())._replace(mfa_code=None, use_cache=True)
-        assumer = Assumer(
-            self.catalogue,
-            self.cache,
-            MfaLedger(self.locations.cache_dir / "mfa-ledger.json"),
-            env=self.env,
-            client_settings=self.assumer.client_settings,
-            name_context=self.name_context,
-            clock=self.clock,
-        )
+        assumer = self._new_assumer()
 
         def renew(mfa_code: str | None = None) -> Session:
             calls = assumer.sts_calls
@@ -233,7 +243,7 @@ class Workspace:
             self._callers[profile] = caller_identity(
                 profile=profile,
                 region=role.region,
-                client_settings=self.assumer.client_settings,
+                client_settings=self.client_settings,
                 env=self.env,
                 role={"role_arn": role.arn, "target": role.target, "duration": role.duration},
             )
@@ -245,7 +255,7 @@ class Workspace:
             try:
                 # The assumer's boto3 session for this source: its models are loaded once.
                 client = self.assumer.boto_session(profile).client(
-                    "sts", region_name=role.region, config=Config(**self.assumer.client_settings)
+                    "sts", region_name=role.region, config=Config(**self.client_settings)
                 )
                 self._callers[profile] = str(client.get_caller_identity()["Arn"])
             except Exception as error:

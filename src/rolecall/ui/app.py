@@ -32,11 +32,9 @@ from textual.widgets import Input, Static
 from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import FreeVariableMissing, RolecallError
 from rolecall.core.sts.errors import MfaRequired
-from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession, Workspace
 from rolecall.ui.browse import Clock
-from rolecall.ui.commands import RolecallCommands
 from rolecall.ui.hardening import resume_collection, settle_garbage
 from rolecall.ui.keeping import KeepingApp
 from rolecall.ui.presenter import mask
@@ -46,8 +44,11 @@ from rolecall.ui.widgets.search_input import SearchInput
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
 
 if TYPE_CHECKING:  # imported when they are used, not for the first frame
+    from textual.command import Provider
+
     from rolecall.core.fanout.batch import Batch
     from rolecall.core.fanout.children import FanOut, Outcome
+    from rolecall.core.sts.planner import AssumeOptions
     from rolecall.ui.widgets.key_footer import KeyFooter
 
 WIDE = 120
@@ -56,12 +57,19 @@ TALL = 34
 """From this many lines (and `WIDE` columns) the detail pane shows everything."""
 
 
+def commands_provider() -> type[Provider]:
+    """rolecall's command palette entries, loaded when the palette first opens."""
+    from rolecall.ui.commands import RolecallCommands
+
+    return RolecallCommands
+
+
 class RolecallApp(KeepingApp):
     """The TUI. Build it with `make_app`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "rolecall"
-    COMMANDS = App.COMMANDS | {RolecallCommands}
+    COMMANDS = App.COMMANDS | {commands_provider}
     ENABLE_COMMAND_PALETTE = True
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE, "-wide")]
     """Under `WIDE` columns the panes stack (app.tcss)."""
@@ -252,6 +260,8 @@ class RolecallApp(KeepingApp):
                     markup=False,
                 )
                 return None
+        from rolecall.core.sts.planner import AssumeOptions  # deferred: not in the first frame
+
         choice, _, _ = self.choice_for(role)
         options = AssumeOptions(template=choice.name if choice.name else None)
         names = self._free_variables(role, options)
@@ -322,6 +332,8 @@ class RolecallApp(KeepingApp):
         )
         if command is None:
             return None
+        from rolecall.core.sts.planner import AssumeOptions
+
         options = AssumeOptions(variables=dict(self.variables))
         names = list(dict.fromkeys(n for r in roles for n in self._free_variables(r, options)))
         if names:

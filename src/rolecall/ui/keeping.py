@@ -22,7 +22,6 @@ from textual.message import Message
 
 from rolecall.core.credentials import Session
 from rolecall.core.errors import RolecallError, UsageError
-from rolecall.core.lifecycle.renewal import SessionKeeper, renew_window
 from rolecall.core.sts.errors import MfaRequired
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
@@ -91,6 +90,8 @@ class Keep:
         self._app = app
         self._renew = renew
         self._renewing = threading.Lock()
+        from rolecall.core.lifecycle.renewal import SessionKeeper  # deferred: first keep
+
         self.keeper = SessionKeeper(
             active.session,
             self._renew_in_background,
@@ -174,6 +175,8 @@ class KeepingApp(SessionActionsApp):
         if active.session.remaining(self.clock()) <= 0:
             self.notify(f"{target} has expired: assume it again.", severity="warning", markup=False)
             return None
+        from rolecall.core.lifecycle.renewal import renew_window  # deferred: first keep
+
         session = active.session
         length = int((session.expiration - session.issued_at).total_seconds())
         try:

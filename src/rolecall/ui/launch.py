@@ -26,7 +26,7 @@ def prepared_app(environ: Mapping[str, str], catalogue: str | None = None) -> Ro
     try:
         from rolecall.core.catalogue import store
         from rolecall.core.locations import Locations, catalogue_path
-        from rolecall.core.sts.assumer import client_settings
+        from rolecall.core.sts.client_config import client_settings
         from rolecall.core.workspace import Workspace
         from rolecall.ui.app import make_app
 

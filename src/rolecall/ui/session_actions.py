@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import on, work
 from textual.notifications import SeverityLevel
@@ -20,13 +20,14 @@ from textual.worker import WorkerFailed
 from rolecall.core.catalogue.model import Role
 from rolecall.core.errors import RolecallError
 from rolecall.core.sts.errors import MfaRequired
-from rolecall.core.sts.planner import AssumeOptions
 from rolecall.core.text import inert
 from rolecall.core.workspace import ActiveSession
-from rolecall.ui.shell_start import POP_TITLE, banner, hand_off, title, window_command
 from rolecall.ui.signing_in import SigningInApp
 from rolecall.ui.widgets.catalogue_list import CatalogueList
 from rolecall.ui.widgets.sessions_panel import SessionsPanel
+
+if TYPE_CHECKING:
+    from rolecall.core.sts.planner import AssumeOptions
 
 T = TypeVar("T")
 
@@ -152,6 +153,8 @@ class SessionActionsApp(SigningInApp):
     @work(group="assume", exit_on_error=False)
     async def renew(self, role: Role, active: ActiveSession) -> None:
         """Forget the cached session and assume again with the same options."""
+        from rolecall.core.sts.planner import AssumeOptions  # deferred: not in the first frame
+
         options = (active.options or AssumeOptions())._replace(use_cache=True, mfa_code=None)
         self.workspace.forget(active)
         self.renewing.add(active.key)  # its file is gone meanwhile: not "forgotten"
@@ -205,6 +208,8 @@ class SessionActionsApp(SigningInApp):
     def run_shell(self, active: ActiveSession, run: Callable[[], int]) -> int:
         """Give the terminal to a shell for `active`: the banner `rolecall shell` prints, the
         identity in the terminal title while it runs (the old title back after)."""
+        from rolecall.ui.shell_start import POP_TITLE, banner, title  # deferred: first shell
+
         session = active.session
 
         def shell() -> int:
@@ -262,6 +267,8 @@ class SessionActionsApp(SigningInApp):
         active = self.fresh(active)
         if active is None:
             return
+        from rolecall.ui.shell_start import hand_off, window_command  # deferred: first window
+
         locations = self.workspace.locations
         request = hand_off(
             locations.cache_dir / "windows",

@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from rolecall.core.catalogue.model import Catalogue, Role
 from rolecall.core.credentials import Credentials, Secret, Session, utc
-from rolecall.core.errors import TemplateError, UsageError
+from rolecall.core.errors import TemplateError
 from rolecall.core.naming.session_name import (
     NameContext,
     parse_template,
     render_session_name,
     render_source_identity,
 )
+from rolecall.core.sts.client_config import CLIENT_SETTINGS
 from rolecall.core.sts.errors import MfaCodeReused, MfaRequired, classify
 from rolecall.core.sts.mfa import MfaLedger, check_mfa_code
 from rolecall.core.sts.planner import AssumeOptions, Hop, Plan, build_plan
@@ -39,29 +40,6 @@ if TYPE_CHECKING:
 
 SSO_TOKEN_ERRORS = frozenset({"UnauthorizedSSOTokenError", "SSOTokenLoadError"})
 """botocore's errors for a missing, expired or refused IAM Identity Center token."""
-
-CLIENT_SETTINGS: dict[str, Any] = {
-    "connect_timeout": 3,
-    "read_timeout": 10,
-    "retries": {"mode": "standard", "total_max_attempts": 3},
-}
-"""botocore client settings, pinned so that a change of botocore's defaults (60 s timeouts,
-legacy vs standard retries) cannot move them. Worst case per hop: 3 x (3 s + 10 s)."""
-
-
-def client_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    """`CLIENT_SETTINGS`, with timeouts from ROLECALL_STS_{CONNECT,READ}_TIMEOUT if set."""
-    settings = dict(CLIENT_SETTINGS)
-    for variable, key in (
-        ("ROLECALL_STS_CONNECT_TIMEOUT", "connect_timeout"),
-        ("ROLECALL_STS_READ_TIMEOUT", "read_timeout"),
-    ):
-        if variable in env:
-            try:
-                settings[key] = float(env[variable])
-            except ValueError:
-                raise UsageError(f"{variable} must be a number of seconds.") from None
-    return settings
 
 
 class Assumer:
