@@ -160,3 +160,20 @@ def test_the_tui_on_a_named_catalogue_starts_without_the_command_line(
     assert done.returncode == 0, done.stderr
     assert "cli loaded: False argparse loaded: False" in text
     assert f"catalogue: {EXAMPLE}" in text
+
+
+async def test_a_quit_before_the_first_frame_is_followed_up_is_no_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sts: RecordingProxy
+) -> None:
+    # `rolecall` then `q` at once: the app is closing when its after-first-frame step runs.
+    launch.hold_collector()
+    try:
+        app = build_app(tmp_path, sts.url, monkeypatch)
+        async with app.run_test(size=(120, 30)) as pilot:
+            await pilot.pause()
+        assert app.return_code in (None, 0)
+        app._after_first_frame()  # what Textual calls after the frame, once the app has gone
+        assert app.footer is not None  # the one made while it ran
+        assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -161,12 +161,14 @@ class RolecallApp(KeepingApp):
     def _after_first_frame(self) -> None:
         """What the first frame does without: the footer, the cached sessions and the search
         text for typing; then the collector runs again."""
-        from rolecall.ui.widgets.key_footer import KeyFooter  # deferred: after the first frame
+        bars = self.query("#footer-bar")
+        if bars and bars.first().is_attached:  # not when the app is closing already (a quit)
+            from rolecall.ui.widgets.key_footer import KeyFooter  # deferred: not in frame one
 
-        self.footer = KeyFooter(compact=self.size.width < WIDE)
-        self.query_one("#footer-bar").mount(self.footer)
-        self.sync_sessions()
-        self.workspace.catalogue.prepare_for_typing()
+            self.footer = KeyFooter(compact=self.size.width < WIDE)
+            bars.first().mount(self.footer)
+            self.sync_sessions()
+            self.workspace.catalogue.prepare_for_typing()
         resume_collection()
 
     def on_unmount(self) -> None:
