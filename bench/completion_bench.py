@@ -67,6 +67,8 @@ class ShellResult:
     tabs: list[TabResult]
     prompt: Spread
     bare: Spread
+    installed: tuple[Spread, Spread] | None = None
+    """`rolecall prompt` from a regular install, and its own `python -c pass`."""
 
     @property
     def prompt_ratio(self) -> float:
@@ -146,8 +148,11 @@ def measure_tab(roles: int, work: Path, s: ShellSettings) -> TabResult:
     )
 
 
-def measure(work: Path, s: ShellSettings, log: IO[str]) -> ShellResult:
-    """Every figure of the section."""
+def measure(
+    work: Path, s: ShellSettings, log: IO[str], installed: Path | None = None
+) -> ShellResult:
+    """Every figure of the section; with `installed` (a regular install's `rolecall`), its
+    `rolecall prompt` too."""
     tabs = []
     for roles in SIZES:
         print(f"bench: shell: {roles:,} roles: TAB completion...", file=log, flush=True)
@@ -165,7 +170,18 @@ def measure(work: Path, s: ShellSettings, log: IO[str]) -> ShellResult:
     timed = ab_pairs(
         [str(ROLECALL), "prompt", "--color"], [str(PYTHON), "-c", "pass"], s.warmup, s.n, env
     )
-    return ShellResult(tabs, timed.a, timed.b)
+    other = None
+    if installed is not None:
+        print("bench: shell: rolecall prompt A/B (installed)...", file=log, flush=True)
+        pair = ab_pairs(
+            [str(installed), "prompt", "--color"],
+            [str(installed.parent / "python"), "-c", "pass"],
+            s.warmup,
+            s.n,
+            env,
+        )
+        other = (pair.a, pair.b)
+    return ShellResult(tabs, timed.a, timed.b, other)
 
 
 def report(r: ShellResult, s: ShellSettings) -> tuple[list[str], list[tuple[str, str, bool]]]:
@@ -208,4 +224,15 @@ def report(r: ShellResult, s: ShellSettings) -> tuple[list[str], list[tuple[str,
     verdicts.append(
         (f"`rolecall prompt` ≤ {PROMPT_RATIO}× `-c pass`", f"{r.prompt_ratio:.2f}×", met)
     )
+    if r.installed is not None:
+        prompt, bare = r.installed
+        ratio = prompt.median / bare.median
+        met = ratio <= PROMPT_RATIO
+        lines.append(
+            f"| `rolecall prompt --color`, regular install | {prompt.ms()} | {bare.ms()} "
+            f"| {ratio:.2f}× | ≤ {PROMPT_RATIO}×: **{'MET' if met else 'NOT MET'}** |"
+        )
+        verdicts.append(
+            (f"`rolecall prompt` (installed) ≤ {PROMPT_RATIO}× `-c pass`", f"{ratio:.2f}×", met)
+        )
     return lines, verdicts

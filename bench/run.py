@@ -294,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = Path(tmp)
         PYCACHE["dir"] = work / "pycache"
         installed = ROLECALL
-        if wanted & {"catalogue", "sts", "tui"}:
+        if wanted & {"catalogue", "sts", "tui", "shell"}:
             print("bench: pip install (non-editable) into a temp venv...", file=sys.stderr)
             installed = install_rolecall(work)
         homes = {roles: work / f"home-{roles}" for roles in {*sizes, *tui_bench.SIZES}}
@@ -335,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 moto.stop()
         if "shell" in wanted:
             shell_s = completion_bench.QUICK if s.quick else completion_bench.FULL
-            shell = completion_bench.measure(work, shell_s, sys.stderr)
+            shell = completion_bench.measure(work, shell_s, sys.stderr, installed)
             more, said = completion_bench.report(shell, shell_s)
             sections += [*more, ""]
             verdicts += said

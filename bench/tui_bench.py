@@ -130,6 +130,8 @@ class TuiResult:
 
     paints: dict[int, PaintResult] = field(default_factory=dict)
     keys: list[Run] = field(default_factory=list)
+    keys_installed: list[Run] = field(default_factory=list)
+    """The typing runs again, from a regular install (`installed.py`)."""
     tmux: dict[tuple[int, str, str], PaintResult] = field(default_factory=dict)
     """First paint in tmux, by (roles, install, shape): the `rolecall` executable's own path
     (`rolecall`, or `rolecall --catalogue PATH`) against the minimal app on the same
@@ -231,6 +233,10 @@ def measure(
             print(f"bench: TUI typing, {roles:,} roles...", file=log, flush=True)
             keys = [*probe, "rolecall", "keys", str(s.keys_rounds)]
             result.keys = pty_runs([keys], 0, s.keys_runs, env_for(home), work)
+            if installed is not None:
+                print(f"bench: TUI typing, {roles:,} roles (installed)...", file=log, flush=True)
+                keys[0] = str(installed.parent / "python")
+                result.keys_installed = pty_runs([keys], 0, s.keys_runs, env_for(home), work)
         pythons = {"editable": PYTHON}
         if installed is not None:
             pythons["installed"] = installed.parent / "python"
