@@ -348,7 +348,7 @@ def _tmux_report(r: TuiResult, s: TuiSettings) -> tuple[list[str], list[tuple[st
         "Each process is the only process of its own 150×40 session on a private tmux server "
         "(no status line; TERM=xterm-256color): tmux reads and parses what the TUI writes, "
         "keeps the screen and answers the TUI's terminal queries. rolecall is the executable's "
-        "own path, `rolecall.entry.run()` with no arguments (argv handling, the catalogue from "
+        "own path, `rolecall.entry.run()` (argv handling, the catalogue from "
         "the warm parsed cache, the app), with the probe's paint hook on `App`, from the "
         "development venv (editable) and from a regular `pip install` (installed: a wheel in "
         "its own venv), as `rolecall` and, at 10,000 roles, as `rolecall --catalogue PATH` "

@@ -23,6 +23,7 @@ def run() -> None:
     left to clean up (files are written atomically and closed by then).
     """
     argv = sys.argv[1:]
+    named = tui_catalogue(argv)
     code = None
     if "credential-process" in argv[:3] or "env" in argv[:3]:  # `--catalogue P` may come first
         from rolecall.core.sts import hit_memo
@@ -54,10 +55,10 @@ def run() -> None:
             code = complete.serve(argv[1:], os.environ, sys.stdout)
         except Exception:  # TAB offers nothing rather than a traceback
             code = 1
-    elif code is None and (not argv or tui_catalogue(argv)):  # the TUI, without argparse
+    elif code is None and (not argv or named):  # the TUI, without the command line's parser
         from rolecall.ui import launch
 
-        app = launch.prepared_app(os.environ, tui_catalogue(argv))
+        app = launch.prepared_app(os.environ, named)
         if app is not None:
             code = launch.run(app)
     if code is None:

@@ -61,10 +61,20 @@ async def test_the_collector_is_off_until_the_first_frame_then_back_on(
         assert not gc.isenabled()
         app = build_app(tmp_path, sts.url, monkeypatch)
         assert not gc.isenabled()  # building the app does not turn it on early
+        seen: list[bool] = []
+        reorder = app._reorder
+
+        def watched_reorder() -> None:  # the list's rows are made in `on_mount`
+            seen.append(gc.isenabled())
+            reorder()
+
+        app._reorder = watched_reorder  # type: ignore[method-assign]
         async with app.run_test(size=(120, 30)) as pilot:
             await pilot.pause()
             assert app.query_one(CatalogueList).rows  # the first frame is drawn
             assert gc.isenabled()
+            assert app.footer is not None and app.footer.is_attached
+        assert seen[:1] == [False]  # still off while the app mounted
     finally:
         gc.enable()
 
@@ -169,11 +179,28 @@ async def test_a_quit_before_the_first_frame_is_followed_up_is_no_crash(
     launch.hold_collector()
     try:
         app = build_app(tmp_path, sts.url, monkeypatch)
+        after_first_frame = app._after_first_frame
+
+        def quit_first() -> None:
+            app.exit()
+            after_first_frame()
+
+        app._after_first_frame = quit_first  # type: ignore[method-assign]
         async with app.run_test(size=(120, 30)) as pilot:
             await pilot.pause()
-        assert app.return_code in (None, 0)
-        app._after_first_frame()  # what Textual calls after the frame, once the app has gone
-        assert app.footer is not None  # the one made while it ran
+        assert app.return_code in (None, 0)  # a crash would have set 1
+        assert app.footer is None  # nothing was mounted on the closing app
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_a_short_narrow_terminal_clips_the_panes_and_never_scrolls_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sts: RecordingProxy
+) -> None:
+    app = build_app(tmp_path, sts.url, monkeypatch)
+    async with app.run_test(size=(80, 12)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert not screen.show_vertical_scrollbar and not screen.show_horizontal_scrollbar
+        assert not screen.allow_vertical_scroll and not screen.allow_horizontal_scroll

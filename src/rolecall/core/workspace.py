@@ -95,7 +95,7 @@ class Workspace:
         self.host = host or short_host()
         """`{host}` in session names."""
         self.client_settings: Mapping[str, Any] = client_settings or CLIENT_SETTINGS
-        """botocore client settings (timeouts, retries) for every AWS call made here."""
+        """botocore client settings (timeouts, retries) for the STS calls made here."""
         self._assumer: Assumer | None = None
         self._assumer_lock = threading.Lock()
         self._callers: dict[str | None, str] = {}

@@ -161,15 +161,17 @@ class RolecallApp(KeepingApp):
     def _after_first_frame(self) -> None:
         """What the first frame does without: the footer, the cached sessions and the search
         text for typing; then the collector runs again."""
-        bars = self.query("#footer-bar")
-        if bars and bars.first().is_attached:  # not when the app is closing already (a quit)
-            from rolecall.ui.widgets.key_footer import KeyFooter  # deferred: not in frame one
+        try:
+            bars = self.query("#footer-bar")
+            if bars and bars.first().is_attached:  # not when the app is closing (a quit)
+                from rolecall.ui.widgets.key_footer import KeyFooter  # deferred: frame two
 
-            self.footer = KeyFooter(compact=self.size.width < WIDE)
-            bars.first().mount(self.footer)
-            self.sync_sessions()
-            self.workspace.catalogue.prepare_for_typing()
-        resume_collection()
+                self.footer = KeyFooter(compact=self.size.width < WIDE)
+                bars.first().mount(self.footer)
+                self.sync_sessions()
+                self.workspace.catalogue.prepare_for_typing()
+        finally:
+            resume_collection()
 
     def on_unmount(self) -> None:
         for run in list(self.fan_outs):

@@ -1,4 +1,5 @@
-"""`rolecall` with no arguments: the TUI, straight from `rolecall.entry`.
+"""`rolecall` with no arguments (or only `--catalogue PATH`): the TUI, straight from
+`rolecall.entry`.
 
 The command line's parser, argparse and `rolecall.cli` are not needed to open the TUI, and
 they would cost milliseconds before the first frame. Anything unusual (not a terminal, a

@@ -1,4 +1,4 @@
-"""The botocore client settings every STS, SSO and Organizations client of rolecall uses.
+"""The botocore client settings of rolecall's STS, Organizations and SSO portal clients.
 
 A leaf of its own, so that a front end can pass them on (the TUI's start) without loading the
 STS engine.
