@@ -65,7 +65,7 @@ class TuiSettings:
 
 
 FULL = TuiSettings(
-    paint_n=15, paint_warmup=1, paint_warmup_later=1, keys_runs=3, keys_rounds=3, tmux_n=15
+    paint_n=21, paint_warmup=1, paint_warmup_later=1, keys_runs=3, keys_rounds=3, tmux_n=21
 )
 QUICK = TuiSettings(
     paint_n=2, paint_warmup=1, paint_warmup_later=0, keys_runs=1, keys_rounds=1, tmux_n=2
