@@ -346,25 +346,38 @@ def list_ready(app: Any, update: object) -> bool:
 
 def run_entry(probe: Probe, args: list[str]) -> None:
     """`rolecall ARGS...` (no ARGS: the TUI alone), through the executable's own
-    `rolecall.entry.run`."""
-    from textual.app import App
+    `rolecall.entry.run`.
 
+    Nothing is imported ahead of it: the paint hook goes on `App` once
+    `rolecall.ui.launch.prepared_app` has built the app (and so loaded Textual, with the
+    collector already off, as in the real start), before the app runs.
+    """
     from rolecall import entry
+    from rolecall.ui import launch
 
-    display = App._display
+    prepared_app = launch.prepared_app
 
-    def hooked(self: Any, screen: Any, renderable: Any) -> None:
-        display(self, screen, renderable)
-        if probe.app is None:
-            probe.app = self
-            probe.figures["roles"] = len(self.workspace.catalogue)
-        if self is probe.app:
-            probe.displayed(renderable)
+    def prepared_then_hooked(*given: Any, **named: Any) -> Any:
+        app = prepared_app(*given, **named)
+        from textual.app import App  # loaded by now
+
+        display = App._display
+
+        def hooked(self: Any, screen: Any, renderable: Any) -> None:
+            display(self, screen, renderable)
+            if probe.app is None:
+                probe.app = self
+                probe.figures["roles"] = len(self.workspace.catalogue)
+            if self is probe.app:
+                probe.displayed(renderable)
+
+        App._display = hooked  # type: ignore[method-assign]
+        return app
 
     probe.ready = lambda update: list_ready(probe.app, update)
     probe.mounted = True  # `ready` itself waits for the list, which exists only after mount
     probe.write_at_first_paint = True
-    App._display = hooked  # type: ignore[method-assign]
+    launch.prepared_app = prepared_then_hooked
     sys.argv = ["rolecall", *args]
     entry.run()
 
