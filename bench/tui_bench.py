@@ -114,6 +114,13 @@ class PaintResult:
         return mine / theirs
 
     @property
+    def min_ratio(self) -> float:
+        """Fastest first paint over the minimal app's fastest: the host's slow spells only
+        ever add time, so this is the steadiest of the ratios from run to run (reported, not
+        the verdict)."""
+        return min(r.first_paint for r in self.rolecall) / min(r.first_paint for r in self.minimal)
+
+    @property
     def pair_ratio(self) -> Spread:
         """Per-pair first paint ratio."""
         return Spread.of(
