@@ -18,24 +18,23 @@ from pathlib import Path
 
 from common import PYTHON, ROOT, BenchError, child_env
 
+PURELIB = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+"""Prints an interpreter's site-packages."""
+
+
+def _printed(python: Path, code: str) -> str:
+    """What `python -c code` prints (stripped)."""
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
 
 def install(work: Path) -> Path:
     """Install rolecall (non-editable) into `work/installed`; return its `rolecall` script."""
     venv = work / "installed"
     subprocess.run([str(PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
-    site = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    deps = subprocess.run(
-        [str(PYTHON), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    site = _printed(python, PURELIB)
+    deps = _printed(PYTHON, PURELIB)
     (Path(site) / "_rolecall_bench_deps.pth").write_text(deps + "\n")
     done = subprocess.run(
         [
@@ -57,12 +56,7 @@ def install(work: Path) -> Path:
     script = venv / "bin" / "rolecall"
     if done.returncode != 0 or not script.exists():
         raise BenchError(f"pip install {ROOT} failed: {done.stderr.strip()[-500:]}")
-    where = subprocess.run(
-        [str(python), "-c", "import rolecall; print(rolecall.__file__)"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    where = _printed(python, "import rolecall; print(rolecall.__file__)")
     if not where.startswith(str(venv)):
         raise BenchError(f"the installed venv imports rolecall from {where}, not its own copy")
     return script

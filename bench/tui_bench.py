@@ -242,8 +242,10 @@ def measure(
             result.keys = pty_runs([keys], 0, s.keys_runs, env_for(home), work)
             if installed is not None:
                 print(f"bench: TUI typing, {roles:,} roles (installed)...", file=log, flush=True)
-                keys[0] = str(installed.parent / "python")
-                result.keys_installed = pty_runs([keys], 0, s.keys_runs, env_for(home), work)
+                keys_installed = [str(installed.parent / "python"), *keys[1:]]
+                result.keys_installed = pty_runs(
+                    [keys_installed], 0, s.keys_runs, env_for(home), work
+                )
         pythons = {"editable": PYTHON}
         if installed is not None:
             pythons["installed"] = installed.parent / "python"

@@ -127,5 +127,5 @@ def resume_collection() -> None:
     collector back on (`rolecall.ui.launch.hold_collector` turned it off)."""
     import gc
 
-    gc.freeze()
+    settle_garbage()
     gc.enable()
